@@ -1,0 +1,1 @@
+"""The event-sourced core: command table, keyspace views, events and the store."""

@@ -1,0 +1,143 @@
+"""Server options: one table, Redis's names. The CLI, the config file and CONFIG GET/SET share it."""
+import fnmatch
+from dataclasses import dataclass
+from typing import Callable
+
+from engine.errors import err
+
+_UNITS = {"": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
+
+
+def parse_memory(text: str) -> int:
+    """Redis's memory units: 1k = 1000, 1kb = 1024, … (case-insensitive)."""
+    t = text.strip().lower()
+    digits = t.rstrip("kmgb")
+    unit = t[len(digits):]
+    if unit not in _UNITS or not digits.lstrip("-").isdigit():
+        raise ValueError("argument must be a memory value")
+    return int(digits) * _UNITS[unit]
+
+
+def _yesno(text: str) -> bool:
+    t = text.lower()
+    if t not in ("yes", "no"):
+        raise ValueError("argument must be 'yes' or 'no'")
+    return t == "yes"
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    default: object
+    parse: Callable[[str], object]
+    mutable: bool = True
+    show: Callable[[object], str] = str
+    choices: tuple = ()
+
+
+def _int(lo, hi):
+    def parse(text):
+        value = int(text)
+        if not lo <= value <= hi:
+            raise ValueError(f"argument must be between {lo} and {hi} inclusive")
+        return value
+    return parse
+
+
+def _enum(*choices):
+    def parse(text):
+        if text.lower() not in choices:
+            raise ValueError("argument(s) must be one of the following: " + ", ".join(choices))
+        return text.lower()
+    return parse
+
+
+def _memory_limit(text):
+    value = parse_memory(text)
+    if value < 0:
+        raise ValueError("argument must be a memory value")
+    return value
+
+
+_show_bool = lambda v: "yes" if v else "no"  # noqa: E731
+
+OPTIONS = {o.name: o for o in [
+    Option("port", 6379, _int(0, 65535), mutable=False),
+    Option("bind", "127.0.0.1", str, mutable=False),
+    Option("dir", "./data", str, mutable=False),
+    Option("backend", "lmdb", _enum("lmdb", "memory"), mutable=False),
+    Option("appendfsync", "always", _enum("always", "everysec", "no")),
+    Option("appendonly", True, _yesno, mutable=False, show=_show_bool),
+    Option("databases", 16, _int(1, 1 << 20), mutable=False),
+    Option("requirepass", "", str),
+    Option("proto-max-bulk-len", 512 * 1024**2, _memory_limit),
+    Option("client-query-buffer-limit", 1024**3, _memory_limit),
+    Option("maxclients", 10000, _int(1, 1 << 30)),
+    Option("timeout", 0, _int(0, 1 << 31)),
+    Option("hz", 10, _int(1, 500)),
+    Option("loglevel", "notice", _enum("debug", "verbose", "notice", "warning", "nothing")),
+    Option("logfile", "", str, mutable=False),
+    Option("save", "", str),
+    Option("protected-mode", True, _yesno, show=_show_bool),
+    Option("tcp-backlog", 511, _int(0, 1 << 31), mutable=False),
+    Option("tcp-keepalive", 300, _int(0, 1 << 31)),
+    Option("maxmemory", 0, _memory_limit),
+    Option("maxmemory-policy", "noeviction", _enum(
+        "noeviction", "allkeys-lru", "allkeys-lfu", "volatile-lru", "volatile-lfu",
+        "volatile-ttl", "allkeys-random", "volatile-random")),
+    Option("pidfile", "", str, mutable=False),
+    Option("daemonize", False, _yesno, mutable=False, show=_show_bool),
+]}
+
+
+class Config:
+    def __init__(self):
+        self.values = {name: o.default for name, o in OPTIONS.items()}
+        self.listeners: dict[str, list[Callable]] = {}
+
+    def __getitem__(self, name):
+        return self.values[name]
+
+    def on_change(self, name: str, callback: Callable):
+        self.listeners.setdefault(name, []).append(callback)
+
+    def load(self, name: str, text: str):
+        """Set an option from the command line or the config file (immutable ones too)."""
+        option = OPTIONS.get(name.lower())
+        if option is None:
+            raise ValueError(f"unknown option '{name}'")
+        self.values[option.name] = option.parse(text)
+
+    def get(self, patterns) -> list[tuple[str, str]]:
+        """(name, value) of every option matching one of the glob patterns, each once."""
+        found = {}
+        for pattern in patterns:
+            for name, option in OPTIONS.items():
+                if fnmatch.fnmatchcase(name, pattern.lower()):
+                    found[name] = option.show(self.values[name])
+        return list(found.items())
+
+    def set(self, pairs: list[tuple[str, str]]):
+        """CONFIG SET: all pairs or none, with Redis's error texts."""
+        parsed = {}
+        for name, text in pairs:
+            option = OPTIONS.get(name.lower())
+            if option is None:
+                raise err(f"Unknown option or number of arguments for CONFIG SET - '{name}'")
+            if option.name in parsed:
+                raise err(f"CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter")
+            if not option.mutable:
+                raise err(f"CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config")
+            try:
+                parsed[option.name] = option.parse(text)
+            except ValueError as exc:
+                raise err(f"CONFIG SET failed (possibly related to argument '{name}') - {exc}")
+        for name, value in parsed.items():
+            self.values[name] = value
+            for callback in self.listeners.get(name, ()):
+                callback(value)
+
+    def rewrite_lines(self) -> list[str]:
+        """The options that differ from their defaults, as config-file lines."""
+        return [f"{name} {OPTIONS[name].show(value) or chr(34) * 2}"
+                for name, value in self.values.items() if value != OPTIONS[name].default]

@@ -1,0 +1,62 @@
+"""Shared argument parsers; each raises Redis's error text for bad input."""
+import math
+import re
+
+from engine import errors
+
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+_FLOAT_JUNK = re.compile(rb"[\s_]|nan", re.IGNORECASE)
+
+
+def to_int(raw: bytes) -> int | None:
+    """Redis's string2ll: canonical decimal, no sign but '-', no spaces, no leading zeros."""
+    try:
+        value = int(raw)
+    except ValueError:
+        return None
+    if INT64_MIN <= value <= INT64_MAX and b"%d" % value == raw:
+        return value
+    return None
+
+
+def parse_int(raw: bytes, error: errors.RedisError = errors.NOT_INTEGER) -> int:
+    value = to_int(raw)
+    if value is None:
+        raise error
+    return value
+
+
+def parse_nonneg(raw: bytes, error: errors.RedisError) -> int:
+    value = to_int(raw)
+    if value is None or value < 0:
+        raise error
+    return value
+
+
+def to_float(raw: bytes) -> float | None:
+    """Redis's strtod-based parsing: inf allowed, nan and surrounding spaces refused."""
+    if not raw or _FLOAT_JUNK.search(raw):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        try:
+            value = float.fromhex(raw.decode("ascii"))   # strtod accepts hex floats
+        except (ValueError, UnicodeDecodeError):
+            return None
+    if math.isnan(value):
+        return None
+    if math.isinf(value) and raw.lstrip(b"+-").lower() not in (b"inf", b"infinity"):
+        return None   # strtod overflow (ERANGE) is an error, a literal inf is not
+    return value
+
+
+def parse_float(raw: bytes, error: errors.RedisError = errors.NOT_FLOAT) -> float:
+    value = to_float(raw)
+    if value is None:
+        raise error
+    return value
+
+
+def upper(raw: bytes) -> bytes:
+    return raw.upper()

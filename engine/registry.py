@@ -1,0 +1,106 @@
+"""The command table: every command is declared once, by the decorator on its handler.
+
+`@command("set", -3, "write denyoom", keys=(1, 1, 1), group="string", ...)`
+registers the handler under its name. COMMAND, COMMAND DOCS, arity checks and
+the executor all read this table; there is no other list of commands.
+
+A name with a `|` declares a subcommand (`config|get`); its container is
+created on first use and dispatches on the second argument as Redis does.
+"""
+from dataclasses import dataclass, field
+from typing import Callable
+
+from engine import errors
+
+
+@dataclass(slots=True, eq=False)
+class CommandSpec:
+    name: str                       # lower case; `config|get` for a subcommand
+    handler: Callable | None
+    arity: int                      # Redis convention: -N means "at least N"
+    flags: frozenset
+    first_key: int = 0
+    last_key: int = 0
+    step: int = 0
+    group: str = ""
+    summary: str = ""
+    since: str = "1.0.0"
+    complexity: str = ""
+    syntax: str = ""                # usage line, e.g. "key value [NX|XX]"
+    acl: frozenset = frozenset()    # extra ACL categories beyond those implied by flags
+    doc_flags: frozenset = frozenset()
+    subcommands: dict = field(default_factory=dict)
+    # Hot-path booleans, derived from flags once.
+    write: bool = False
+    readonly: bool = False
+
+    @property
+    def container(self) -> str | None:
+        return self.name.split("|")[0] if "|" in self.name else None
+
+    def key_positions(self, argv) -> list[int]:
+        if not self.first_key:
+            return []
+        last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
+        return list(range(self.first_key, last + 1, self.step))
+
+
+COMMANDS: dict[bytes, CommandSpec] = {}
+
+
+def command(name, arity, flags="", keys=(0, 0, 0), *, group, summary, since="1.0.0",
+            complexity="", syntax="", acl="", doc_flags=""):
+    """Declare a command (or `container|sub` subcommand) on its handler."""
+
+    def register(handler):
+        flagset = frozenset(flags.split())
+        spec = CommandSpec(
+            name=name, handler=handler, arity=arity, flags=flagset,
+            first_key=keys[0], last_key=keys[1], step=keys[2],
+            group=group, summary=summary, since=since, complexity=complexity,
+            syntax=syntax, acl=frozenset(acl.split()), doc_flags=frozenset(doc_flags.split()),
+            write="write" in flagset, readonly="readonly" in flagset,
+        )
+        if "|" in name:
+            parent, sub = name.split("|", 1)
+            _container(parent, group).subcommands[sub.encode()] = spec
+        else:
+            if name.encode() in COMMANDS:
+                raise ValueError(f"command {name} declared twice")
+            COMMANDS[name.encode()] = spec
+        return handler
+
+    return register
+
+
+def _container(name: str, group: str) -> CommandSpec:
+    spec = COMMANDS.get(name.encode())
+    if spec is None:
+        spec = CommandSpec(name=name, handler=None, arity=-2, flags=frozenset(), group=group)
+        COMMANDS[name.encode()] = spec
+    return spec
+
+
+def container_docs(name, *, summary, since, complexity="", flags=""):
+    """Set the docs of a container command (`CONFIG`, `CLIENT` …) whose subcommands carry handlers."""
+    spec = _container(name, "")
+    spec.summary, spec.since, spec.complexity = summary, since, complexity
+    spec.flags = frozenset(flags.split())
+
+
+def lookup(argv) -> CommandSpec:
+    """The spec that runs argv, after Redis's checks for unknown commands and arity."""
+    spec = COMMANDS.get(argv[0].lower())
+    if spec is None:
+        raise errors.unknown_command(argv)
+    if spec.subcommands:
+        if len(argv) < 2:
+            raise errors.wrong_arity(spec.name)
+        sub = spec.subcommands.get(argv[1].lower())
+        if sub is None:
+            raise errors.unknown_subcommand(spec.name, argv[1])
+        spec = sub
+    arity, n = spec.arity, len(argv)
+    if (arity > 0 and n != arity) or n < -arity:
+        raise errors.wrong_arity(spec.name)
+    return spec

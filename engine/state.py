@@ -1,0 +1,63 @@
+"""Server-wide state that handlers may consult: keyspace, store, config, clients, stats."""
+import os
+import time
+from dataclasses import dataclass, field
+
+from engine.config import Config
+from engine.events import ORIGIN_EXPIRE
+from engine.keyspace import Keyspace
+from engine.store import Store
+
+
+@dataclass
+class Stats:
+    total_connections_received: int = 0
+    total_commands_processed: int = 0
+    rejected_connections: int = 0
+    expired_keys: int = 0
+    keyspace_hits: int = 0
+    keyspace_misses: int = 0
+    net_input_bytes: int = 0
+    net_output_bytes: int = 0
+    reset_at: float = field(default_factory=time.time)
+
+
+@dataclass
+class Loading:
+    events: int = 0
+    seconds: float = 0.0
+    in_progress: bool = False
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+class ServerState:
+    def __init__(self, config: Config, backend):
+        self.config = config
+        self.backend = backend
+        self.keyspace = Keyspace(config["databases"])
+        self.store = Store(backend, self.keyspace, config["appendfsync"])
+        self.clients: dict = {}
+        self.stats = Stats()
+        self.loading = Loading()
+        self.started = time.time()
+        self.pid = os.getpid()
+        self.run_id = os.urandom(20).hex()
+        self.tcp_port = config["port"]
+        self.active_expire = True
+        self.shutdown = _refuse_shutdown   # the server installs the real one: shutdown(save: bool)
+        self.keyspace.log_expired = self._log_expired
+        config.on_change("appendfsync", self._set_appendfsync)
+
+    def _log_expired(self, db_index: int, key: bytes):
+        self.stats.expired_keys += 1
+        self.store.append(db_index, [b"DEL", key], ORIGIN_EXPIRE)
+
+    def _set_appendfsync(self, value):
+        self.store.appendfsync = value
+
+
+def _refuse_shutdown(save):
+    raise RuntimeError("no server to shut down")

@@ -1,0 +1,110 @@
+"""The store: turns logged commands into events and commits them, one batch per loop pass.
+
+Handlers call `client.log(argv)` at the moment they change state; the store
+encodes the event and stages it. The server calls `flush()` once per event-loop
+pass (group commit): one backend transaction, synced when `appendfsync` is
+`always`. Connections whose replies must not leave before that wait on the
+store (`wait(callback)`), and are released with the outcome.
+"""
+import logging
+
+from backends.base import LogUnavailable
+from engine import events
+from engine.errors import RedisError
+
+log = logging.getLogger("redwood.store")
+
+
+class Store:
+    def __init__(self, backend, keyspace, appendfsync: str = "always"):
+        self.backend = backend
+        self.keyspace = keyspace
+        self.appendfsync = appendfsync
+        self.next_seq = backend.last_seq + 1
+        self.last_ts = 0
+        self.batch: list[tuple[int, bytes]] = []
+        self.waiters: list = []
+        self.failure: RedisError | None = None   # set while the log cannot be written
+        self.unsynced = False                    # committed but not yet fsynced (everysec/no)
+        self.flags = 0                           # record flags for the events being staged
+        self.on_batch_started = _noop            # the server schedules flush() here
+        self.on_failure = _noop                  # the server rebuilds the views here
+        self.events_logged = 0
+
+    def append(self, db: int, argv, origin: bytes):
+        name = argv[0].lower()
+        if name not in events.VOCABULARY:
+            raise AssertionError(f"{name!r} is not in the log vocabulary")
+        ts = self.keyspace.now
+        if ts < self.last_ts:
+            ts = self.last_ts
+        self.last_ts = ts
+        seq = self.next_seq
+        self.next_seq = seq + 1
+        if not self.batch:
+            self.on_batch_started()
+        self.batch.append((seq, events.encode(seq, ts, db, origin, argv, self.flags)))
+        return seq
+
+    @property
+    def pending(self) -> bool:
+        """Events are staged that are not yet durable as `appendfsync` requires."""
+        return bool(self.batch)
+
+    def wait(self, callback):
+        """Call callback(ok: bool) once this pass's batch is committed (or has failed)."""
+        self.waiters.append(callback)
+
+    def flush(self):
+        batch, self.batch = self.batch, []
+        waiters, self.waiters = self.waiters, []
+        ok = True
+        if batch:
+            try:
+                self.backend.append(batch)
+                self.backend.commit(sync=self.appendfsync == "always")
+                self.events_logged += len(batch)
+                self.unsynced = self.appendfsync != "always"
+            except LogUnavailable as exc:
+                ok = False
+                self.fail(exc)
+        for callback in waiters:
+            callback(ok)
+
+    def sync(self):
+        """The `everysec` tick: flush committed events to stable storage."""
+        if self.unsynced:
+            self.unsynced = False
+            try:
+                self.backend.sync()
+            except LogUnavailable as exc:
+                self.fail(exc)
+
+    def fail(self, exc):
+        log.error("writing the event log failed: %s; refusing writes", exc)
+        self.backend.abort()
+        self.next_seq = self.backend.last_seq + 1
+        self.failure = RedisError(f"MISCONF Errors writing to the event log: {exc}")
+        self.on_failure()
+
+    def retry(self) -> bool:
+        """Try the log again after a failure (an empty sync); clears the failure on success."""
+        try:
+            self.backend.sync()
+        except LogUnavailable:
+            return False
+        self.failure = None
+        return True
+
+
+class NullSink:
+    """Where replay's handlers log: nowhere (the events are already in the log)."""
+    failure = None
+    flags = 0
+
+    def append(self, db, argv, origin):
+        return 0
+
+
+def _noop(*args):
+    pass

@@ -1,0 +1,1 @@
+"""Replication: the primary side (serve a follower) and the replica side (follow). Not yet built."""

@@ -1,0 +1,1 @@
+"""The network side: RESP codec, connections, the server process and the CLI."""

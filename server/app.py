@@ -1,0 +1,135 @@
+"""The server process: load the log, listen, and run the background jobs.
+
+anyio supervises the process (task group, signals, shutdown) on uvloop; the
+data path is the asyncio Protocol in `server.connection`.
+"""
+import asyncio
+import logging
+import os
+import signal
+import time
+
+import anyio
+
+from backends import open_backend
+from backends.base import LogUnavailable
+from engine import commands  # noqa: F401  (registers every command family)
+from engine.executor import replay
+from engine.state import ServerState
+from server.connection import Connection
+
+log = logging.getLogger("redwood")
+
+
+def run(config):
+    """Start the server and block until it shuts down."""
+    anyio.run(_main, config, backend="asyncio", backend_options={"use_uvloop": True})
+
+
+def load(state):
+    """Rebuild the views from the log (start-up and DEBUG RELOAD)."""
+    state.keyspace.clear()
+    loading = state.loading
+    loading.in_progress = True
+    started = time.perf_counter()
+    total = state.backend.last_seq - state.backend.first_seq + 1 if state.backend.last_seq else 0
+
+    def progress(done):
+        elapsed = time.perf_counter() - started
+        log.info("loading: %d/%d events (%.0f events/s)", done, total, done / elapsed)
+
+    try:
+        loading.events = replay(state, state.backend.first_seq or 1, progress=progress)
+    finally:
+        loading.seconds = time.perf_counter() - started
+        loading.in_progress = False
+    log.info("loaded %d events in %.3f s (%.0f events/s), %d keys",
+             loading.events, loading.seconds, loading.rate, state.keyspace.total_keys())
+
+
+async def _main(config):
+    backend = open_backend(config["backend"], config["dir"])
+    state = ServerState(config, backend)
+    load(state)
+    loop = asyncio.get_running_loop()
+    store = state.store
+    store.on_batch_started = lambda: loop.call_soon(store.flush)
+    store.on_failure = lambda: load(state)
+    stop = anyio.Event()
+    state.shutdown = lambda save=True: stop.set()
+    state.reload = lambda: (store.flush(), load(state))
+    listeners = []
+    for host in config["bind"].split():
+        listeners.append(await loop.create_server(
+            lambda: Connection(state), host=host, port=config["port"],
+            backlog=config["tcp-backlog"], reuse_address=True))
+    state.tcp_port = listeners[0].sockets[0].getsockname()[1]
+    _write_pidfile(config["pidfile"])
+    log.info("Ready to accept connections tcp on %s:%d (pid %d)",
+             config["bind"], state.tcp_port, os.getpid())
+    try:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(_active_expire, state)
+            tasks.start_soon(_fsync_everysec, state)
+            tasks.start_soon(_retry_failed_log, state)
+            tasks.start_soon(_on_signals, stop)
+            await stop.wait()
+            tasks.cancel_scope.cancel()
+    finally:
+        for listener in listeners:
+            listener.close()
+        for client in list(state.clients.values()):
+            client.connection.close()
+        store.flush()
+        store.sync()
+        backend.close()
+        if config["pidfile"]:
+            os.unlink(config["pidfile"])
+        log.info("Redwood is now ready to exit, bye bye...")
+
+
+async def _active_expire(state):
+    """Redis's active expiry cycle: hz times a second, bounded work per database."""
+    while True:
+        await anyio.sleep(1 / state.config["hz"])
+        if not state.active_expire or state.store.failure is not None:
+            continue
+        keyspace = state.keyspace
+        keyspace.now = time.time_ns() // 1_000_000
+        deadline = time.perf_counter() + 0.25 / state.config["hz"]  # at most 25% of a tick, as Redis
+        for db in keyspace.dbs:
+            if db.expires:
+                while db.expire_due(200) == 200 and time.perf_counter() < deadline:
+                    pass
+
+
+async def _fsync_everysec(state):
+    while True:
+        await anyio.sleep(1)
+        if state.store.appendfsync == "everysec" and state.store.unsynced:
+            state.store.unsynced = False
+            try:
+                await anyio.to_thread.run_sync(state.backend.sync)
+            except LogUnavailable as exc:
+                state.store.fail(exc)
+
+
+async def _retry_failed_log(state):
+    while True:
+        await anyio.sleep(1)
+        if state.store.failure is not None and state.store.retry():
+            log.warning("the event log is writable again; accepting writes")
+
+
+async def _on_signals(stop):
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.warning("received %s, shutting down", signal.Signals(signum).name)
+            stop.set()
+            return
+
+
+def _write_pidfile(path):
+    if path:
+        with open(path, "w") as f:
+            f.write(f"{os.getpid()}\n")
