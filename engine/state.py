@@ -4,7 +4,7 @@ import time
 from dataclasses import dataclass, field
 
 from engine.config import Config
-from engine.events import ORIGIN_EXPIRE
+from engine.events import FORMAT_VERSION, ORIGIN_EXPIRE
 from engine.keyspace import Keyspace
 from engine.store import Store
 
@@ -45,6 +45,7 @@ class ServerState:
         self.started = time.time()
         self.pid = os.getpid()
         self.run_id = os.urandom(20).hex()
+        self.log_id = open_log_metadata(backend)
         self.tcp_port = config["port"]
         self.active_expire = True
         self.shutdown = _refuse_shutdown   # the server installs the real one: shutdown(save: bool)
@@ -57,6 +58,24 @@ class ServerState:
 
     def _set_appendfsync(self, value):
         self.store.appendfsync = value
+
+
+class FormatError(Exception):
+    pass
+
+
+def open_log_metadata(backend) -> str:
+    """The log's id (the replication id), created with the log; refuses a newer format."""
+    version = backend.get_meta("format_version")
+    if version is None:
+        if backend.last_seq:
+            raise FormatError("the log has events but no format version: not a Redwood log?")
+        backend.set_meta("format_version", b"%d" % FORMAT_VERSION)
+        backend.set_meta("log_id", os.urandom(20).hex().encode())
+    elif int(version) > FORMAT_VERSION:
+        raise FormatError(f"the data directory has format version {int(version)}; "
+                          f"this Redwood reads up to version {FORMAT_VERSION}: upgrade Redwood")
+    return backend.get_meta("log_id").decode()
 
 
 def _refuse_shutdown(save):

@@ -53,6 +53,15 @@ class Connection(asyncio.Protocol):
         if self.client is not None:
             self.state.clients.pop(self.client.id, None)
 
+    # A client that stops reading its replies stops being read from: its
+    # pending output stays bounded by the transport's high-water mark.
+    def pause_writing(self):
+        self.transport.pause_reading()
+
+    def resume_writing(self):
+        if not self.closing:
+            self.transport.resume_reading()
+
     def close(self):
         """Close after what is already written (QUIT, CLIENT KILL, protocol errors)."""
         if not self.closing:
@@ -76,7 +85,8 @@ class Connection(asyncio.Protocol):
         stats.total_commands_processed += len(replies)
         client.last_active = time.time()
         if parser.error is not None and not client.close_after_reply:
-            replies.append(encode(RedisError(parser.error.message)))
+            if parser.error.message is not None:
+                replies.append(encode(RedisError("ERR " + parser.error.message)))
             client.close_after_reply = True
         store = self.state.store
         if self.waiting or (store.pending and store.appendfsync == "always"):
@@ -86,6 +96,8 @@ class Connection(asyncio.Protocol):
                 store.wait(self.release)
         elif replies:
             self._write(replies)
+        elif client.close_after_reply:
+            self.close()
 
     def release(self, ok: bool):
         """The store committed (ok) or failed: send the held replies, or errors in their place."""

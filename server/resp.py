@@ -1,0 +1,343 @@
+"""The RESP codec, sans-IO: request bytes in, argv lists out; reply values in, bytes out.
+
+Requests are parsed the way Redis 7.0 parses them (`processInlineBuffer`,
+`processMultibulkBuffer`), errors worded as Redis words them. Two paths:
+
+- the fast path hands a read to hiredis when it starts at a command boundary
+  with `*` and one regex scan finds nothing hiredis would treat differently
+  from Redis (an argument that is not a `$` bulk, a negative or long length);
+  the read must then parse to its last byte;
+- everything else (inline commands, reads that end inside a command, big
+  arguments, malformed input) takes the exact Python path, which holds the
+  partial command and never buffers a payload larger than the limits allow.
+"""
+import re
+
+import hiredis
+
+from engine.errors import RedisError
+from engine.replies import (BigNumber, Double, Map, NullArray, Push, RSet, Status,
+                            Verbatim)
+
+INLINE_MAX = 64 * 1024          # PROTO_INLINE_MAX_SIZE
+BIG_ARG = 32 * 1024             # payloads from this size are gathered in chunks, not re-copied
+INT_MAX = (1 << 31) - 1
+ARG_OVERHEAD = 16               # what an argument costs beyond its bytes, for the query-buffer limit
+
+# What the fast path may not meet: a multibulk count of 7+ digits or any sign, a
+# bulk length of 7+ digits or a sign, and an element (after CRLF) of another RESP
+# type. A match (even a false one, inside a payload) only sends the read to the
+# exact path.
+_UNUSUAL = re.compile(rb"[*$](?:[-+]|\d{7})|\r\n[+:\-_,#(!=%~>|]")
+_SPACE = b" \n\r\t\v\f"
+
+
+class ProtocolError:
+    """Why the connection must close: `message` is the error reply, or None to close silently."""
+    __slots__ = ("message",)
+
+    def __init__(self, message: str | None):
+        self.message = message
+
+
+class RequestParser:
+    def __init__(self, max_bulk_len: int, max_query_buffer: int):
+        self.max_bulk_len = max_bulk_len
+        self.max_query_buffer = max_query_buffer
+        self.reader = hiredis.Reader()
+        self.error: ProtocolError | None = None
+        self.buf = b""          # unparsed bytes of the exact path
+        self.argv = None        # arguments of the multibulk being read, or None at a boundary
+        self.remaining = 0      # arguments still to read
+        self.bulk = -1          # length of the bulk being read; -1 while reading its header
+        self.chunks = []        # payload of a big bulk, gathered read by read
+        self.chunked = 0
+        self.argv_bytes = 0     # what the arguments read so far hold, counted against the limit
+
+    def feed(self, data: bytes) -> list[list[bytes]]:
+        """The complete commands in data (with what came before); sets `error` and stops on bad input."""
+        if self.error is not None:
+            return []
+        if self.argv is None and not self.buf and data[:1] == b"*" and not _UNUSUAL.search(data):
+            reader, commands = self.reader, []
+            reader.feed(data)
+            try:
+                while (argv := reader.gets()) is not False:
+                    if argv:                      # `*0` and `*-1` are no command
+                        commands.append(argv)
+                if not reader.has_data():
+                    return commands
+            except hiredis.ProtocolError:
+                pass
+            self.reader = hiredis.Reader()        # the exact path reads this data again
+        return self._exact(data)
+
+    # -- the exact path -------------------------------------------------------
+    def _exact(self, data: bytes) -> list[list[bytes]]:
+        commands = []
+        if self.chunks:
+            data = self._gather(data, commands)
+            if data is None:
+                return commands
+        buf = self.buf + data if self.buf else data
+        self.buf = b""
+        pos, end = 0, len(buf)
+        try:
+            while pos < end:
+                if self.argv is None:
+                    if buf[pos] == 42:                         # '*'
+                        pos = self._multibulk_header(buf, pos)
+                    else:
+                        pos = self._inline(buf, pos, commands)
+                    if pos < 0:
+                        pos = -pos
+                        break
+                    continue
+                if self.bulk < 0:
+                    pos = self._bulk_header(buf, pos)
+                    if pos < 0:
+                        pos = -pos
+                        break
+                stop = pos + self.bulk
+                if stop + 2 > end:                             # payload incomplete
+                    if self.bulk >= BIG_ARG:
+                        self.chunks, self.chunked = [buf[pos:]], end - pos
+                        pos = end
+                    break
+                self._argument(buf[pos:stop], commands)
+                pos = stop + 2                                 # Redis skips the CRLF unchecked
+        except _Refused as refused:
+            self.error = ProtocolError(refused.message)
+            self.argv, self.argv_bytes = None, 0
+            return commands
+        self.buf = buf[pos:] if pos < end else b""
+        if len(self.buf) + self.chunked + self.argv_bytes > self.max_query_buffer:
+            self.error = ProtocolError(None)                 # Redis closes such a client silently
+        return commands
+
+    def _gather(self, data: bytes, commands: list):
+        """Add a read to a big bulk's payload; the rest of the data once the payload is whole."""
+        need = self.bulk + 2 - self.chunked
+        if len(data) < need:
+            self.chunks.append(data)
+            self.chunked += len(data)
+            if self.chunked + self.argv_bytes > self.max_query_buffer:
+                self.error = ProtocolError(None)
+            return None
+        self.chunks.append(data[:need])
+        payload = b"".join(self.chunks)
+        self.chunks, self.chunked = [], 0
+        self._argument(payload[:self.bulk], commands)
+        return data[need:]
+
+    def _argument(self, value: bytes, commands: list):
+        self.argv.append(value)
+        self.argv_bytes += len(value) + ARG_OVERHEAD
+        self.bulk = -1
+        self.remaining -= 1
+        if not self.remaining:
+            commands.append(self.argv)
+            self.argv, self.argv_bytes = None, 0
+
+    def _line(self, buf: bytes, pos: int, too_big: str) -> int:
+        """The index of the `\\r` ending the header at pos, or -1 while it is incomplete."""
+        cr = buf.find(b"\r", pos)
+        if cr < 0 or cr + 1 >= len(buf):   # Redis also waits for the `\n` after it
+            if len(buf) - pos > INLINE_MAX:
+                raise _Refused(too_big)
+            return -1
+        return cr
+
+    def _multibulk_header(self, buf: bytes, pos: int) -> int:
+        cr = self._line(buf, pos, "Protocol error: too big mbulk count string")
+        if cr < 0:
+            return -pos
+        count = _string2ll(buf[pos + 1:cr])
+        if count is None or count > INT_MAX:
+            raise _Refused("Protocol error: invalid multibulk length")
+        if count > 0:
+            self.argv, self.remaining, self.bulk = [], count, -1
+        return cr + 2
+
+    def _bulk_header(self, buf: bytes, pos: int) -> int:
+        cr = self._line(buf, pos, "Protocol error: too big bulk count string")
+        if cr < 0:
+            return -pos
+        if buf[pos] != 36:                                     # '$'
+            raise _Refused("Protocol error: expected '$', got '%s'" % chr(buf[pos]))
+        length = _string2ll(buf[pos + 1:cr])
+        if length is None or length < 0 or length > self.max_bulk_len:
+            raise _Refused("Protocol error: invalid bulk length")
+        self.bulk = length
+        return cr + 2
+
+    def _inline(self, buf: bytes, pos: int, commands: list) -> int:
+        newline = buf.find(b"\n", pos)
+        if newline < 0:
+            if len(buf) - pos > INLINE_MAX:
+                raise _Refused("Protocol error: too big inline request")
+            return -pos
+        line = buf[pos:newline]
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        argv = split_args(line)
+        if argv is None:
+            raise _Refused("Protocol error: unbalanced quotes in request")
+        if argv:
+            commands.append(argv)
+        return newline + 1
+
+
+class _Refused(Exception):
+    def __init__(self, message: str):
+        self.message = message
+
+
+def _string2ll(raw: bytes):
+    """Redis's string2ll: an optional '-', digits, no leading zeros, within int64."""
+    if not raw or len(raw) > 20:
+        return None
+    if raw[0] == 48:                       # '0'
+        return 0 if len(raw) == 1 else None
+    digits = raw[1:] if raw[0] == 45 else raw
+    if not digits.isdigit() or digits[0] == 48:
+        return None
+    value = int(raw)
+    return value if -(1 << 63) <= value < (1 << 63) else None
+
+
+_ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
+_HEX = b"0123456789abcdefABCDEF"
+
+
+def split_args(line: bytes):
+    """Redis's sdssplitargs(): the words of an inline command, or None for unbalanced quotes.
+
+    Double quotes take `\\xHH` and C escapes; single quotes only `\\'`; a closing
+    quote must be followed by a space or the end; a NUL ends the line."""
+    line = line.split(b"\0", 1)[0]
+    args, i, n = [], 0, len(line)
+    while True:
+        while i < n and line[i] in _SPACE:
+            i += 1
+        if i >= n:
+            return args
+        word = bytearray()
+        quote = 0
+        while i < n:
+            c = line[i]
+            if quote == 34:                                    # inside "…"
+                if c == 92 and i + 3 < n and line[i + 1] == 120 and \
+                        line[i + 2] in _HEX and line[i + 3] in _HEX:
+                    word.append(int(line[i + 2:i + 4], 16))
+                    i += 3
+                elif c == 92 and i + 1 < n:
+                    i += 1
+                    word.append(_ESCAPES.get(line[i], line[i]))
+                elif c == 34:
+                    if i + 1 < n and line[i + 1] not in _SPACE:
+                        return None
+                    quote = 0
+                    i += 1
+                    break
+                else:
+                    word.append(c)
+            elif quote == 39:                                  # inside '…'
+                if c == 92 and i + 1 < n and line[i + 1] == 39:
+                    word.append(39)
+                    i += 1
+                elif c == 39:
+                    if i + 1 < n and line[i + 1] not in _SPACE:
+                        return None
+                    quote = 0
+                    i += 1
+                    break
+                else:
+                    word.append(c)
+            elif c in _SPACE:
+                break
+            elif c in (34, 39):
+                quote = c
+            else:
+                word.append(c)
+            i += 1
+        if quote:
+            return None                                        # unterminated quotes
+        args.append(bytes(word))
+
+
+# -- replies ---------------------------------------------------------------------
+
+OK_BYTES = b"+OK\r\n"
+_NULL2, _NULL3 = b"$-1\r\n", b"_\r\n"
+
+
+def encode(value, resp3: bool = False) -> bytes:
+    """One reply value as RESP2 (or RESP3) bytes."""
+    kind = value.__class__
+    if kind is bytes:
+        return b"$%d\r\n%s\r\n" % (len(value), value)
+    if kind is Status:
+        return OK_BYTES if value == "OK" else b"+%s\r\n" % value.encode()
+    if kind is int:
+        return b":%d\r\n" % value
+    if value is None:
+        return _NULL3 if resp3 else _NULL2
+    out = []
+    _encode(value, resp3, out)
+    return b"".join(out)
+
+
+def _encode(value, resp3: bool, out: list):
+    kind = value.__class__
+    if kind is bytes:
+        out.append(b"$%d\r\n%s\r\n" % (len(value), value))
+    elif kind is int:
+        out.append(b":%d\r\n" % value)
+    elif value is None:
+        out.append(_NULL3 if resp3 else _NULL2)
+    elif kind is list or kind is tuple:
+        out.append(b"*%d\r\n" % len(value))
+        for item in value:
+            _encode(item, resp3, out)
+    elif kind is Status:
+        out.append(b"+%s\r\n" % value.encode())
+    elif isinstance(value, RedisError):
+        out.append(b"-%s\r\n" % value.message.encode())
+    elif kind is Map:
+        out.append(b"%%%d\r\n" % len(value) if resp3 else b"*%d\r\n" % (2 * len(value)))
+        for key, item in value.items():
+            _encode(key, resp3, out)
+            _encode(item, resp3, out)
+    elif kind is RSet or kind is Push:
+        out.append(b"%c%d\r\n" % ((b"~" if kind is RSet else b">")[0] if resp3 else 42, len(value)))
+        for item in value:
+            _encode(item, resp3, out)
+    elif kind is Double:
+        text = format_double(value)
+        out.append(b",%s\r\n" % text if resp3 else b"$%d\r\n%s\r\n" % (len(text), text))
+    elif kind is bool:
+        out.append((b"#t\r\n" if value else b"#f\r\n") if resp3 else b":%d\r\n" % value)
+    elif kind is NullArray:
+        out.append(_NULL3 if resp3 else b"*-1\r\n")
+    elif kind is Verbatim:
+        out.append(b"=%d\r\ntxt:%s\r\n" % (len(value) + 4, value) if resp3
+                   else b"$%d\r\n%s\r\n" % (len(value), value))
+    elif kind is BigNumber:
+        text = b"%d" % value
+        out.append(b"(%s\r\n" % text if resp3 else b"$%d\r\n%s\r\n" % (len(text), text))
+    else:
+        raise TypeError(f"no RESP encoding for {kind.__name__}")
+
+
+def format_double(value: float) -> bytes:
+    """Redis 7.0's d2string(): integral values below 2**52 as integers, else %.17g."""
+    if value != value:
+        return b"nan"
+    if value in (float("inf"), float("-inf")):
+        return b"inf" if value > 0 else b"-inf"
+    if value == 0:
+        return b"-0" if str(value).startswith("-") else b"0"
+    if -4503599627370495 < value < 4503599627370496 and value == int(value):
+        return b"%d" % int(value)
+    return b"%.17g" % value
