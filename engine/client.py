@@ -33,7 +33,7 @@ class Client:
         self.last_command = b"NULL"
         self.close_after_reply = False
         self.flags = "N"
-        self.authenticated = True
+        self.authenticated = not state.config["requirepass"]
         self.origin = b""
         self.connection = None   # the server's connection object, for CLIENT KILL and QUIT
         self.update_origin()
@@ -41,6 +41,10 @@ class Client:
     def update_origin(self):
         self.origin = Origin("client", self.id, self.addr,
                              self.name.decode(errors="replace"), self.user).encode()
+
+    def set_name(self, name: bytes):
+        self.name = name
+        self.update_origin()
 
     def log(self, argv):
         """Record argv as the event of the write this handler just made."""

@@ -28,6 +28,7 @@ OVERFLOW = err("increment or decrement would overflow")
 NO_SUCH_KEY = err("no such key")
 OUT_OF_RANGE = err("index out of range")
 DB_INDEX = err("DB index is out of range")
+NOAUTH = RedisError("NOAUTH Authentication required.")
 INVALID_EXPIRE = "invalid expire time in '{}' command"
 
 

@@ -4,7 +4,7 @@ import time
 
 import hiredis
 
-from engine import events
+from engine import errors, events
 from engine.client import Client
 from engine.errors import RedisError
 from engine.registry import COMMANDS, lookup
@@ -17,6 +17,8 @@ def execute(client: Client, argv: list):
     """Run one command for a client; returns the reply value (an error is a value too)."""
     try:
         spec = lookup(argv)
+        if not client.authenticated and not spec.no_auth:
+            return errors.NOAUTH
         if spec.write and client.store.failure is not None:
             return client.store.failure
         client.keyspace.now = time.time_ns() // 1_000_000

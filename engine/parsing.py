@@ -5,6 +5,7 @@ import re
 from engine import errors
 
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 _FLOAT_JUNK = re.compile(rb"[\s_]|nan", re.IGNORECASE)
 
 
@@ -31,6 +32,16 @@ def parse_nonneg(raw: bytes, error: errors.RedisError) -> int:
     if value is None or value < 0:
         raise error
     return value
+
+
+def parse_db_index(raw: bytes, databases: int) -> int:
+    """getIntFromObjectOrReply() then selectDb()'s range check (SELECT, MOVE, COPY … DB)."""
+    index = to_int(raw)
+    if index is None or not INT32_MIN <= index <= INT32_MAX:
+        raise errors.NOT_INTEGER
+    if not 0 <= index < databases:
+        raise errors.DB_INDEX
+    return index
 
 
 def to_float(raw: bytes) -> float | None:

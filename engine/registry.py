@@ -33,6 +33,7 @@ class CommandSpec:
     # Hot-path booleans, derived from flags once.
     write: bool = False
     readonly: bool = False
+    no_auth: bool = False
 
     @property
     def container(self) -> str | None:
@@ -59,7 +60,7 @@ def command(name, arity, flags="", keys=(0, 0, 0), *, group, summary, since="1.0
             first_key=keys[0], last_key=keys[1], step=keys[2],
             group=group, summary=summary, since=since, complexity=complexity,
             syntax=syntax, acl=frozenset(acl.split()), doc_flags=frozenset(doc_flags.split()),
-            write="write" in flagset, readonly="readonly" in flagset,
+            write="write" in flagset, readonly="readonly" in flagset, no_auth="no-auth" in flagset,
         )
         if "|" in name:
             parent, sub = name.split("|", 1)
@@ -93,7 +94,7 @@ def lookup(argv) -> CommandSpec:
     spec = COMMANDS.get(argv[0].lower())
     if spec is None:
         raise errors.unknown_command(argv)
-    if spec.subcommands:
+    if spec.subcommands and (len(argv) >= 2 or spec.handler is None):
         if len(argv) < 2:
             raise errors.wrong_arity(spec.name)
         sub = spec.subcommands.get(argv[1].lower())

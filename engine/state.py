@@ -1,6 +1,7 @@
 """Server-wide state that handlers may consult: keyspace, store, config, clients, stats."""
 import os
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from engine.config import Config
@@ -19,7 +20,21 @@ class Stats:
     keyspace_misses: int = 0
     net_input_bytes: int = 0
     net_output_bytes: int = 0
-    reset_at: float = field(default_factory=time.time)
+    samples: deque = field(default_factory=lambda: deque(maxlen=16))
+
+    def reset(self):
+        """CONFIG RESETSTAT."""
+        self.__init__()
+
+    def sample(self, now: float):
+        """Called every 100 ms; instantaneous_ops_per_sec is the mean over the last samples."""
+        self.samples.append((now, self.total_commands_processed))
+
+    def ops_per_sec(self) -> int:
+        if len(self.samples) < 2:
+            return 0
+        (t0, n0), (t1, n1) = self.samples[0], self.samples[-1]
+        return int((n1 - n0) / (t1 - t0)) if t1 > t0 else 0
 
 
 @dataclass
@@ -48,6 +63,7 @@ class ServerState:
         self.log_id = open_log_metadata(backend)
         self.tcp_port = config["port"]
         self.active_expire = True
+        self.peak_memory = 0
         self.shutdown = _refuse_shutdown   # the server installs the real one: shutdown(save: bool)
         self.keyspace.log_expired = self._log_expired
         config.on_change("appendfsync", self._set_appendfsync)

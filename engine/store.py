@@ -7,6 +7,7 @@ pass (group commit): one backend transaction, synced when `appendfsync` is
 store (`wait(callback)`), and are released with the outcome.
 """
 import logging
+import time
 
 from backends.base import LogUnavailable
 from engine import events
@@ -30,6 +31,7 @@ class Store:
         self.on_batch_started = _noop            # the server schedules flush() here
         self.on_failure = _noop                  # the server rebuilds the views here
         self.events_logged = 0
+        self.last_commit_time = time.time()      # LASTSAVE: every commit is a save
 
     def append(self, db: int, argv, origin: bytes):
         name = argv[0].lower()
@@ -64,6 +66,7 @@ class Store:
                 self.backend.append(batch)
                 self.backend.commit(sync=self.appendfsync == "always")
                 self.events_logged += len(batch)
+                self.last_commit_time = time.time()
                 self.unsynced = self.appendfsync != "always"
             except LogUnavailable as exc:
                 ok = False

@@ -70,6 +70,7 @@ async def _main(config):
     try:
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_active_expire, state)
+            tasks.start_soon(_sample_stats, state)
             tasks.start_soon(_fsync_everysec, state)
             tasks.start_soon(_retry_failed_log, state)
             tasks.start_soon(_on_signals, stop)
@@ -101,6 +102,12 @@ async def _active_expire(state):
             if db.expires:
                 while db.expire_due(200) == 200 and time.perf_counter() < deadline:
                     pass
+
+
+async def _sample_stats(state):
+    while True:
+        await anyio.sleep(0.1)
+        state.stats.sample(time.monotonic())
 
 
 async def _fsync_everysec(state):

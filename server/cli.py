@@ -1,6 +1,7 @@
 """The `redwood` command line."""
 import argparse
 import logging
+import os
 import sys
 
 from engine.config import OPTIONS, Config
@@ -55,6 +56,7 @@ def _serve(args):
     config = Config()
     if args.config_file:
         parse_config_file(args.config_file, config)
+        config.file = os.path.abspath(args.config_file)
     for name in OPTIONS:
         value = getattr(args, name.replace("-", "_"))
         if value is not None:

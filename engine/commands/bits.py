@@ -295,7 +295,7 @@ def _bitfield(client, argv, readonly_command: bool):
 @command("bitfield", -2, "write denyoom", keys=(1, 1, 1), group="bitmap",
          summary="Perform arbitrary bitfield integer operations on strings", since="3.2.0",
          complexity="O(1) for each subcommand specified",
-         syntax="key [(GET encoding offset:integer) | ([OVERFLOW WRAP | SAT | FAIL] "
+         syntax="key [(GET encoding offset:integer) | ([OVERFLOW (WRAP | SAT | FAIL)] "
                 "((SET encoding offset:integer value:integer) | "
                 "(INCRBY encoding offset:integer increment:integer))) ...]")
 def bitfield(client, argv):

@@ -5,13 +5,12 @@ Expiry commands (EXPIRE, TTL, PERSIST …) are in `expire.py`.
 from typing import Callable, NamedTuple
 
 from engine import errors, glob
-from engine.parsing import to_int
+from engine.parsing import INT32_MAX, INT32_MIN, parse_db_index, to_int
 from engine.registry import command, container_docs
 from engine.replies import OK, Status
 from engine.scan import CURSORS, parse_cursor, parse_options
 
 SAME_OBJECT = errors.err("source and destination objects are the same")
-INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 
 # -- the value types ---------------------------------------------------------------
@@ -40,14 +39,8 @@ def type_name(value) -> str:
     return "none" if value is None else TYPES[type(value)].name
 
 
-def _db_index(client, raw: bytes, error=errors.NOT_INTEGER):
-    """getIntFromObjectOrReply() then selectDb()'s range check."""
-    index = to_int(raw)
-    if index is None or not INT32_MIN <= index <= INT32_MAX:
-        raise error
-    if not 0 <= index < len(client.keyspace.dbs):
-        raise errors.DB_INDEX
-    return client.keyspace.dbs[index]
+def _db_index(client, raw: bytes):
+    return client.keyspace.dbs[parse_db_index(raw, len(client.keyspace.dbs))]
 
 
 # -- deleting and testing ----------------------------------------------------------

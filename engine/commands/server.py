@@ -1,0 +1,293 @@
+"""Server commands: INFO, CONFIG, TIME, LASTSAVE, SAVE, SHUTDOWN, DEBUG."""
+import platform
+import resource
+import sys
+import time
+
+from engine import errors
+from engine.commands.connection import REDIS_VERSION
+from engine.commands.keys import TYPES
+from engine.parsing import to_float, to_int
+from engine.registry import command, container_docs
+from engine.replies import OK, Map, Status, Verbatim
+
+REDWOOD_VERSION = "0.1.0"
+
+
+# -- INFO ---------------------------------------------------------------------------
+def _server(state, now):
+    uptime = int(now - state.started)
+    return [
+        ("redis_version", REDIS_VERSION), ("redwood_version", REDWOOD_VERSION),
+        ("redis_git_sha1", "00000000"), ("redis_git_dirty", 0), ("redis_mode", "standalone"),
+        ("os", f"{platform.system()} {platform.release()} {platform.machine()}"),
+        ("arch_bits", 64), ("multiplexing_api", "epoll"),
+        ("python_version", platform.python_version()),
+        ("process_id", state.pid), ("run_id", state.run_id), ("tcp_port", state.tcp_port),
+        ("server_time_usec", int(now * 1_000_000)), ("uptime_in_seconds", uptime),
+        ("uptime_in_days", uptime // 86400), ("hz", state.config["hz"]),
+        ("configured_hz", state.config["hz"]), ("executable", sys.argv[0]),
+        ("config_file", state.config.file or ""), ("io_threads_active", 0),
+    ]
+
+
+def _clients(state, now):
+    return [("connected_clients", len(state.clients)), ("cluster_connections", 0),
+            ("maxclients", state.config["maxclients"]), ("blocked_clients", 0),
+            ("tracking_clients", 0)]
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "K", "M", "G", "T"):
+        if n < 1024 or unit == "T":
+            return f"{n}{unit}" if unit == "B" else f"{n:.2f}{unit}"
+        n /= 1024
+
+
+def rss_bytes() -> int:
+    """Resident memory of this process. A Python heap has no cheaper exact figure,
+    so `used_memory` reports it too (it includes the interpreter, ~20 MB)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+def _memory(state, now):
+    rss = rss_bytes()
+    state.peak_memory = max(state.peak_memory, rss)
+    maxmemory = state.config["maxmemory"]
+    return [("used_memory", rss), ("used_memory_human", _human(rss)),
+            ("used_memory_rss", rss), ("used_memory_rss_human", _human(rss)),
+            ("used_memory_peak", state.peak_memory), ("used_memory_peak_human", _human(state.peak_memory)),
+            ("maxmemory", maxmemory), ("maxmemory_human", _human(maxmemory)),
+            ("maxmemory_policy", state.config["maxmemory-policy"]),
+            ("mem_allocator", "pymalloc")]
+
+
+def _persistence(state, now):
+    store, loading, backend = state.store, state.loading, state.backend
+    return [("loading", int(loading.in_progress)), ("async_loading", 0),
+            ("loading_events", loading.events), ("loading_seconds", f"{loading.seconds:.3f}"),
+            ("loading_events_per_sec", int(loading.rate)),
+            ("rdb_changes_since_last_save", 0), ("rdb_bgsave_in_progress", 0),
+            ("rdb_last_save_time", int(store.last_commit_time)), ("rdb_last_bgsave_status", "ok"),
+            ("aof_enabled", 1), ("aof_rewrite_in_progress", 0),
+            ("aof_last_write_status", "ok" if store.failure is None else "err"),
+            ("appendfsync", store.appendfsync),
+            ("log_backend", state.config["backend"]), ("log_first_seq", backend.first_seq),
+            ("log_last_seq", backend.last_seq), ("log_events_written", store.events_logged)]
+
+
+def _stats(state, now):
+    s = state.stats
+    return [("total_connections_received", s.total_connections_received),
+            ("total_commands_processed", s.total_commands_processed),
+            ("instantaneous_ops_per_sec", s.ops_per_sec()),
+            ("total_net_input_bytes", s.net_input_bytes), ("total_net_output_bytes", s.net_output_bytes),
+            ("rejected_connections", s.rejected_connections), ("sync_full", 0),
+            ("sync_partial_ok", 0), ("sync_partial_err", 0), ("expired_keys", s.expired_keys),
+            ("evicted_keys", 0), ("keyspace_hits", s.keyspace_hits),
+            ("keyspace_misses", s.keyspace_misses), ("pubsub_channels", 0), ("pubsub_patterns", 0),
+            ("total_error_replies", 0)]
+
+
+def _replication(state, now):
+    return [("role", "master"), ("connected_slaves", 0), ("master_failover_state", "no-failover"),
+            ("master_replid", state.log_id), ("master_replid2", "0" * 40),
+            ("master_repl_offset", state.backend.last_seq), ("second_repl_offset", -1),
+            ("repl_backlog_active", 0)]
+
+
+def _cpu(state, now):
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return [("used_cpu_sys", f"{me.ru_stime:.6f}"), ("used_cpu_user", f"{me.ru_utime:.6f}"),
+            ("used_cpu_sys_children", f"{children.ru_stime:.6f}"),
+            ("used_cpu_user_children", f"{children.ru_utime:.6f}")]
+
+
+def _keyspace(state, now):
+    return [(f"db{db.index}", f"keys={len(db.data)},expires={len(db.expires)},avg_ttl=0")
+            for db in state.keyspace.dbs if db.data]
+
+
+SECTIONS = {"server": _server, "clients": _clients, "memory": _memory, "persistence": _persistence,
+            "stats": _stats, "replication": _replication, "cpu": _cpu, "keyspace": _keyspace}
+DEFAULT = list(SECTIONS)
+
+
+def info_text(state, names) -> bytes:
+    now = time.time()
+    out = []
+    for name in names:
+        fields = SECTIONS[name](state, now)
+        out.append("# %s\r\n%s" % (name.capitalize(),
+                                   "".join(f"{key}:{value}\r\n" for key, value in fields)))
+    return "\r\n".join(out).encode()
+
+
+@command("info", -1, "loading stale sentinel", group="server", acl="dangerous",
+         summary="Get information and statistics about the server", since="1.0.0", complexity="O(1)",
+         syntax="[section [section ...]]")
+def info(client, argv):
+    wanted = {arg.decode("utf-8", "replace").lower() for arg in argv[1:]}
+    if not wanted or wanted & {"default", "all", "everything"}:
+        names = DEFAULT
+    else:
+        names = [name for name in SECTIONS if name in wanted]
+    return Verbatim(info_text(client.state, names))
+
+
+# -- CONFIG ---------------------------------------------------------------------------
+container_docs("config", summary="A container for server configuration commands", since="2.0.0",
+               complexity="Depends on subcommand.")
+
+
+@command("config|get", -3, "admin noscript loading stale", group="server",
+         summary="Get the values of configuration parameters", since="2.0.0",
+         complexity="O(N) when N is the number of configuration parameters provided",
+         syntax="parameter [parameter ...]")
+def config_get(client, argv):
+    patterns = [arg.decode("utf-8", "replace") for arg in argv[2:]]
+    return Map({name.encode(): value.encode() for name, value in client.state.config.get(patterns)})
+
+
+@command("config|set", -4, "admin noscript loading stale", group="server",
+         summary="Set configuration parameters to the given values", since="2.0.0",
+         complexity="O(N) when N is the number of configuration parameters provided",
+         syntax="(parameter value) [(parameter value) ...]")
+def config_set(client, argv):
+    if len(argv) % 2:
+        raise errors.wrong_arity("config|set")
+    pairs = [(argv[i].decode("utf-8", "replace"), argv[i + 1].decode("utf-8", "replace"))
+             for i in range(2, len(argv), 2)]
+    client.state.config.set(pairs)
+    return OK
+
+
+@command("config|resetstat", 2, "admin noscript loading stale", group="server",
+         summary="Reset the stats returned by INFO", since="2.0.0", complexity="O(1)")
+def config_resetstat(client, argv):
+    client.state.stats.reset()
+    return OK
+
+
+@command("config|rewrite", 2, "admin noscript loading stale", group="server",
+         summary="Rewrite the configuration file with the in memory configuration", since="2.8.0",
+         complexity="O(1)")
+def config_rewrite(client, argv):
+    config = client.state.config
+    if not config.file:
+        raise errors.err("The server is running without a config file")
+    try:
+        config.rewrite()
+    except OSError as exc:
+        raise errors.err(f"Rewriting config file: {exc.strerror}")
+    return OK
+
+
+# -- time and persistence -----------------------------------------------------------------
+@command("time", 1, "loading stale fast", group="server", summary="Return the current server time",
+         since="2.6.0", complexity="O(1)")
+def time_(client, argv):
+    now = time.time_ns() // 1000
+    return [b"%d" % (now // 1_000_000), b"%d" % (now % 1_000_000)]
+
+
+@command("lastsave", 1, "loading stale fast", group="server", acl="admin dangerous",
+         summary="Get the UNIX time stamp of the last successful save to disk", since="1.0.0",
+         complexity="O(1)")
+def lastsave(client, argv):
+    return int(client.store.last_commit_time)
+
+
+@command("save", 1, "admin noscript", group="server",
+         summary="Synchronously save the dataset to disk", since="1.0.0",
+         complexity="O(N) where N is the total number of keys in all databases")
+def save(client, argv):
+    # Every acknowledged write is already in the log: SAVE makes sure it is synced.
+    store = client.state.store
+    store.flush()
+    store.sync()
+    if store.failure is not None:
+        raise store.failure
+    return OK
+
+
+@command("shutdown", -1, "admin noscript loading stale no-multi sentinel allow-busy", group="server",
+         summary="Synchronously save the dataset to disk and then shut down the server", since="1.0.0",
+         complexity="O(N) when saving, where N is the total number of keys in all databases when "
+                    "saving data, otherwise O(1)",
+         syntax="[NOSAVE | SAVE] [NOW] [FORCE] [ABORT]")
+def shutdown(client, argv):
+    options = {arg.lower() for arg in argv[1:]}
+    if len(options) != len(argv) - 1 or not options <= {b"nosave", b"save", b"now", b"force", b"abort"} \
+            or {b"nosave", b"save"} <= options or (b"abort" in options and len(options) > 1):
+        raise errors.SYNTAX
+    if b"abort" in options:
+        raise errors.err("No shutdown in progress.")
+    # The log is durable whatever the option: NOSAVE cannot lose acknowledged writes here.
+    client.state.shutdown(b"nosave" not in options)
+    client.close_after_reply = True
+    return None
+
+
+# -- DEBUG ----------------------------------------------------------------------------------
+def _debug_object(client, argv):
+    if len(argv) != 3:
+        raise _debug_usage(argv)
+    value = client.db.get(argv[2])
+    if value is None:
+        raise errors.NO_SUCH_KEY
+    encoding = TYPES[type(value)].encoding(value)
+    return Status(f"Value at:0x{id(value):x} refcount:1 encoding:{encoding} "
+                  f"serializedlength:{len(value)} lru:0 lru_seconds_idle:0")
+
+
+def _debug_sleep(client, argv):
+    seconds = to_float(argv[2]) if len(argv) == 3 else None
+    if seconds is None:
+        raise _debug_usage(argv) if len(argv) != 3 else errors.NOT_FLOAT
+    time.sleep(max(seconds, 0))   # blocks the server, as Redis's DEBUG SLEEP does
+    return OK
+
+
+def _debug_reload(client, argv):
+    client.state.reload()
+    return OK
+
+
+def _debug_set_active_expire(client, argv):
+    flag = to_int(argv[2]) if len(argv) == 3 else None
+    if flag is None:
+        raise _debug_usage(argv) if len(argv) != 3 else errors.NOT_INTEGER
+    client.state.active_expire = bool(flag)
+    return OK
+
+
+def _debug_help(client, argv):
+    return [Status(line) for line in (
+        "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "OBJECT <key>", "    Show low level info about the <key> and associated value.",
+        "RELOAD", "    Rebuild the keyspace from the event log.",
+        "SET-ACTIVE-EXPIRE <0|1>",
+        "    Setting it to 0 disables expiring keys in background when they are not accessed.",
+        "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
+        "HELP", "    Prints this help.")]
+
+
+_DEBUG = {b"object": _debug_object, b"sleep": _debug_sleep, b"reload": _debug_reload,
+          b"set-active-expire": _debug_set_active_expire, b"help": _debug_help}
+
+
+def _debug_usage(argv):
+    return errors.err("Unknown subcommand or wrong number of arguments for '%s'. Try DEBUG HELP."
+                      % argv[1].decode("utf-8", "replace"))
+
+
+@command("debug", -2, "admin noscript loading stale", group="server", acl="dangerous",
+         summary="A container for debugging commands", since="1.0.0",
+         complexity="Depends on subcommand.", doc_flags="syscmd")
+def debug(client, argv):
+    handler = _DEBUG.get(argv[1].lower())
+    if handler is None:
+        raise _debug_usage(argv)
+    return handler(client, argv)
