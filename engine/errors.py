@@ -23,6 +23,7 @@ def err(text: str) -> RedisError:
 WRONGTYPE = RedisError("WRONGTYPE Operation against a key holding the wrong kind of value")
 SYNTAX = err("syntax error")
 NOT_INTEGER = err("value is not an integer or out of range")
+INT32_RANGE = err("value is out of range, value must between -2147483648 and 2147483647")
 NOT_FLOAT = err("value is not a valid float")
 OVERFLOW = err("increment or decrement would overflow")
 NO_SUCH_KEY = err("no such key")

@@ -36,9 +36,9 @@ def parse_nonneg(raw: bytes, error: errors.RedisError) -> int:
 
 def parse_db_index(raw: bytes, databases: int) -> int:
     """getIntFromObjectOrReply() then selectDb()'s range check (SELECT, MOVE, COPY … DB)."""
-    index = to_int(raw)
-    if index is None or not INT32_MIN <= index <= INT32_MAX:
-        raise errors.NOT_INTEGER
+    index = parse_int(raw)
+    if not INT32_MIN <= index <= INT32_MAX:
+        raise errors.INT32_RANGE
     if not 0 <= index < databases:
         raise errors.DB_INDEX
     return index

@@ -24,8 +24,7 @@ class Connection(asyncio.Protocol):
         self.state = state
         self.transport = None
         self.client: Client | None = None
-        self.parser = RequestParser(state.config["proto-max-bulk-len"],
-                                    state.config["client-query-buffer-limit"])
+        self.parser = RequestParser(state.config)
         self.held: list[bytes] = []     # replies waiting for the store's commit
         self.waiting = False
         self.closing = False

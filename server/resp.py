@@ -6,12 +6,13 @@ Requests are parsed the way Redis 7.0 parses them (`processInlineBuffer`,
 - the fast path hands a read to hiredis when it starts at a command boundary
   with `*` and one regex scan finds nothing hiredis would treat differently
   from Redis (an argument that is not a `$` bulk, a negative or long length);
-  the read must then parse to its last byte;
+  the read must then end at a command boundary too;
 - everything else (inline commands, reads that end inside a command, big
   arguments, malformed input) takes the exact Python path, which holds the
   partial command and never buffers a payload larger than the limits allow.
 """
 import re
+from functools import lru_cache
 
 import hiredis
 
@@ -24,11 +25,16 @@ BIG_ARG = 32 * 1024             # payloads from this size are gathered in chunks
 INT_MAX = (1 << 31) - 1
 ARG_OVERHEAD = 16               # what an argument costs beyond its bytes, for the query-buffer limit
 
-# What the fast path may not meet: a multibulk count of 7+ digits or any sign, a
-# bulk length of 7+ digits or a sign, and an element (after CRLF) of another RESP
-# type. A match (even a false one, inside a payload) only sends the read to the
-# exact path.
-_UNUSUAL = re.compile(rb"[*$](?:[-+]|\d{7})|\r\n[+:\-_,#(!=%~>|]")
+
+
+@lru_cache(maxsize=32)
+def _unusual(max_bulk_len: int):
+    """What the fast path may not meet: a multibulk count of 7+ digits or a sign, a
+    bulk length with a sign or as many digits as the limit (it may exceed it), and
+    an element (after CRLF) of another RESP type. A match, even a false one inside a
+    payload, only sends the read to the exact path."""
+    digits = min(len(str(max_bulk_len)), 7)
+    return re.compile(rb"\*(?:[-+]|\d{7})|\$(?:[-+]|\d{%d})|\r\n[+:\-_,#(!=%%~>|]" % digits).search
 _SPACE = b" \n\r\t\v\f"
 
 
@@ -41,9 +47,11 @@ class ProtocolError:
 
 
 class RequestParser:
-    def __init__(self, max_bulk_len: int, max_query_buffer: int):
-        self.max_bulk_len = max_bulk_len
-        self.max_query_buffer = max_query_buffer
+    """Reads `proto-max-bulk-len` and `client-query-buffer-limit` from `limits` (the server's
+    config) at each use, so CONFIG SET applies to connections already open, as in Redis."""
+
+    def __init__(self, limits):
+        self.limits = limits
         self.reader = hiredis.Reader()
         self.error: ProtocolError | None = None
         self.buf = b""          # unparsed bytes of the exact path
@@ -58,14 +66,18 @@ class RequestParser:
         """The complete commands in data (with what came before); sets `error` and stops on bad input."""
         if self.error is not None:
             return []
-        if self.argv is None and not self.buf and data[:1] == b"*" and not _UNUSUAL.search(data):
+        if self.argv is None and not self.buf and data[:1] == b"*" and \
+                not _unusual(self.limits["proto-max-bulk-len"])(data):
             reader, commands = self.reader, []
             reader.feed(data)
             try:
                 while (argv := reader.gets()) is not False:
                     if argv:                      # `*0` and `*-1` are no command
                         commands.append(argv)
-                if not reader.has_data():
+                # Only a reader at a command boundary answers `*0` with []: one that is
+                # inside a command takes it in (or fails) and is thrown away below.
+                reader.feed(b"*0\r\n")
+                if reader.gets() == []:
                     return commands
             except hiredis.ProtocolError:
                 pass
@@ -86,18 +98,18 @@ class RequestParser:
             while pos < end:
                 if self.argv is None:
                     if buf[pos] == 42:                         # '*'
-                        pos = self._multibulk_header(buf, pos)
+                        after = self._multibulk_header(buf, pos)
                     else:
-                        pos = self._inline(buf, pos, commands)
-                    if pos < 0:
-                        pos = -pos
+                        after = self._inline(buf, pos, commands)
+                    if after is None:                          # the line is incomplete
                         break
+                    pos = after
                     continue
                 if self.bulk < 0:
-                    pos = self._bulk_header(buf, pos)
-                    if pos < 0:
-                        pos = -pos
+                    after = self._bulk_header(buf, pos)
+                    if after is None:
                         break
+                    pos = after
                 stop = pos + self.bulk
                 if stop + 2 > end:                             # payload incomplete
                     if self.bulk >= BIG_ARG:
@@ -111,7 +123,7 @@ class RequestParser:
             self.argv, self.argv_bytes = None, 0
             return commands
         self.buf = buf[pos:] if pos < end else b""
-        if len(self.buf) + self.chunked + self.argv_bytes > self.max_query_buffer:
+        if len(self.buf) + self.chunked + self.argv_bytes > self.limits["client-query-buffer-limit"]:
             self.error = ProtocolError(None)                 # Redis closes such a client silently
         return commands
 
@@ -121,7 +133,7 @@ class RequestParser:
         if len(data) < need:
             self.chunks.append(data)
             self.chunked += len(data)
-            if self.chunked + self.argv_bytes > self.max_query_buffer:
+            if self.chunked + self.argv_bytes > self.limits["client-query-buffer-limit"]:
                 self.error = ProtocolError(None)
             return None
         self.chunks.append(data[:need])
@@ -139,19 +151,19 @@ class RequestParser:
             commands.append(self.argv)
             self.argv, self.argv_bytes = None, 0
 
-    def _line(self, buf: bytes, pos: int, too_big: str) -> int:
-        """The index of the `\\r` ending the header at pos, or -1 while it is incomplete."""
+    def _line(self, buf: bytes, pos: int, too_big: str):
+        """The index of the `\\r` ending the header at pos, or None while it is incomplete."""
         cr = buf.find(b"\r", pos)
-        if cr < 0 or cr + 1 >= len(buf):   # Redis also waits for the `\n` after it
+        if cr < 0 or cr + 1 >= len(buf):   # Redis also waits for the byte after it
             if len(buf) - pos > INLINE_MAX:
                 raise _Refused(too_big)
-            return -1
+            return None
         return cr
 
-    def _multibulk_header(self, buf: bytes, pos: int) -> int:
+    def _multibulk_header(self, buf: bytes, pos: int):
         cr = self._line(buf, pos, "Protocol error: too big mbulk count string")
-        if cr < 0:
-            return -pos
+        if cr is None:
+            return None
         count = _string2ll(buf[pos + 1:cr])
         if count is None or count > INT_MAX:
             raise _Refused("Protocol error: invalid multibulk length")
@@ -159,24 +171,24 @@ class RequestParser:
             self.argv, self.remaining, self.bulk = [], count, -1
         return cr + 2
 
-    def _bulk_header(self, buf: bytes, pos: int) -> int:
+    def _bulk_header(self, buf: bytes, pos: int):
         cr = self._line(buf, pos, "Protocol error: too big bulk count string")
-        if cr < 0:
-            return -pos
+        if cr is None:
+            return None
         if buf[pos] != 36:                                     # '$'
             raise _Refused("Protocol error: expected '$', got '%s'" % chr(buf[pos]))
         length = _string2ll(buf[pos + 1:cr])
-        if length is None or length < 0 or length > self.max_bulk_len:
+        if length is None or length < 0 or length > self.limits["proto-max-bulk-len"]:
             raise _Refused("Protocol error: invalid bulk length")
         self.bulk = length
         return cr + 2
 
-    def _inline(self, buf: bytes, pos: int, commands: list) -> int:
+    def _inline(self, buf: bytes, pos: int, commands: list):
         newline = buf.find(b"\n", pos)
         if newline < 0:
             if len(buf) - pos > INLINE_MAX:
                 raise _Refused("Protocol error: too big inline request")
-            return -pos
+            return None
         line = buf[pos:newline]
         if line.endswith(b"\r"):
             line = line[:-1]

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from tests.servers import RawClient, RealRedis, Redwood, fresh_dir
+from tests.servers import RawClient, RealRedis, Redwood, fresh_dir, reply_end
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +54,18 @@ def r(shared_redwood):
     client.close()
 
 
+def reply_items(raw: bytes) -> list[bytes]:
+    """The raw bytes of each element of an array reply (the reply itself if it is no array)."""
+    if raw[:1] != b"*":
+        return [raw]
+    pos, items = raw.index(b"\r\n") + 2, []
+    while pos < len(raw):
+        end = reply_end(raw, pos)
+        items.append(raw[pos:end])
+        pos = end
+    return items
+
+
 class Differential:
     def __init__(self, redis_port, redwood_port):
         self.redis = RawClient(redis_port)
@@ -63,6 +75,26 @@ class Differential:
         expected = self.redis.call(*argv)
         actual = self.redwood.call(*argv)
         assert actual == expected, f"{argv!r}: Redis said {expected!r}, Redwood said {actual!r}"
+        return actual
+
+    def run(self, commands):
+        """Each command (a string split on spaces, or an argv tuple) must get the same bytes."""
+        for cmd in commands:
+            self(*(cmd.split(" ") if isinstance(cmd, str) else cmd))
+
+    def approx(self, *argv, within: int):
+        """For TTLs, read a moment apart: the same bytes, or integers at most `within` apart."""
+        expected, actual = self.both(*argv)
+        if expected != actual:
+            assert expected[:1] == actual[:1] == b":", f"{argv!r}: {expected!r} vs {actual!r}"
+            assert abs(int(expected[1:-2]) - int(actual[1:-2])) <= within, f"{argv!r}: {expected!r} vs {actual!r}"
+        return actual
+
+    def unordered(self, *argv):
+        """For KEYS and the like, whose order is Redis's hash-table order: the same elements."""
+        expected, actual = self.both(*argv)
+        assert sorted(reply_items(expected)) == sorted(reply_items(actual)), \
+            f"{argv!r}: Redis said {expected!r}, Redwood said {actual!r}"
         return actual
 
     def both(self, *argv) -> tuple[bytes, bytes]:

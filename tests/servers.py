@@ -9,7 +9,6 @@ import sys
 import tempfile
 import time
 
-import hiredis
 import pytest
 import redis
 
@@ -119,7 +118,8 @@ class RealRedis(ServerProcess):
     def __init__(self, workdir, *extra):
         port = free_port()
         argv = [require_redis_server(), "--port", str(port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", workdir, *extra]
+                "--save", "", "--appendonly", "no", "--dir", workdir,
+                "--enable-debug-command", "yes", *extra]
         super().__init__(argv, port, os.path.join(workdir, f"redis-{port}.log"))
 
 
@@ -139,15 +139,12 @@ class RawClient:
 
     def read_reply(self) -> bytes:
         """The bytes of exactly one reply (more may stay pending for the next)."""
-        reader = hiredis.Reader()
         buf = self.pending
         while True:
-            reader.feed(buf)
-            if reader.gets() is not False:
-                used = len(buf) - reader.len()
-                raw, self.pending = buf[:used], buf[used:]
+            end = reply_end(buf, 0)
+            if end is not None:
+                raw, self.pending = buf[:end], buf[end:]
                 return raw
-            reader = hiredis.Reader()
             chunk = self.sock.recv(1 << 20)
             if not chunk:
                 raise ConnectionError(f"connection closed; unparsed: {buf[:200]!r}")
@@ -164,6 +161,31 @@ class RawClient:
 
     def close(self):
         self.sock.close()
+
+
+_AGGREGATES = {ord("*"): 1, ord("~"): 1, ord(">"): 1, ord("%"): 2, ord("|"): 2}
+_BLOBS = {ord("$"), ord("="), ord("!")}
+
+
+def reply_end(buf: bytes, pos: int):
+    """Where the RESP2/RESP3 reply starting at pos ends, or None while it is incomplete."""
+    line_end = buf.find(b"\r\n", pos)
+    if line_end < 0:
+        return None
+    kind, after = buf[pos], line_end + 2
+    if kind in _BLOBS:
+        size = int(buf[pos + 1:line_end])
+        if size < 0:
+            return after
+        return after + size + 2 if len(buf) >= after + size + 2 else None
+    if kind in _AGGREGATES:
+        count = int(buf[pos + 1:line_end])
+        for _ in range(max(count, 0) * _AGGREGATES[kind]):
+            after = reply_end(buf, after)
+            if after is None:
+                return None
+        return after
+    return after
 
 
 def encode_command(argv) -> bytes:

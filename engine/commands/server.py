@@ -1,5 +1,6 @@
 """Server commands: INFO, CONFIG, TIME, LASTSAVE, SAVE, SHUTDOWN, DEBUG."""
 import platform
+import re
 import resource
 import sys
 import time
@@ -7,7 +8,7 @@ import time
 from engine import errors
 from engine.commands.connection import REDIS_VERSION
 from engine.commands.keys import TYPES
-from engine.parsing import to_float, to_int
+from engine.parsing import to_int
 from engine.registry import command, container_docs
 from engine.replies import OK, Map, Status, Verbatim
 
@@ -242,11 +243,15 @@ def _debug_object(client, argv):
                   f"serializedlength:{len(value)} lru:0 lru_seconds_idle:0")
 
 
+_LEADING_NUMBER = re.compile(rb"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
 def _debug_sleep(client, argv):
-    seconds = to_float(argv[2]) if len(argv) == 3 else None
-    if seconds is None:
-        raise _debug_usage(argv) if len(argv) != 3 else errors.NOT_FLOAT
-    time.sleep(max(seconds, 0))   # blocks the server, as Redis's DEBUG SLEEP does
+    if len(argv) != 3:
+        raise _debug_usage(argv)
+    number = _LEADING_NUMBER.match(argv[2])     # strtod(): the leading number, garbage is 0
+    seconds = float(number[0]) if number else 0.0
+    time.sleep(min(max(seconds, 0), 3600))      # blocks the server, as Redis's DEBUG SLEEP does
     return OK
 
 
@@ -279,7 +284,7 @@ _DEBUG = {b"object": _debug_object, b"sleep": _debug_sleep, b"reload": _debug_re
 
 
 def _debug_usage(argv):
-    return errors.err("Unknown subcommand or wrong number of arguments for '%s'. Try DEBUG HELP."
+    return errors.err("unknown subcommand or wrong number of arguments for '%s'. Try DEBUG HELP."
                       % argv[1].decode("utf-8", "replace"))
 
 
