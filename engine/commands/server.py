@@ -8,7 +8,6 @@ import time
 from engine import errors
 from engine.commands.connection import REDIS_VERSION
 from engine.commands.keys import TYPES
-from engine.parsing import to_int
 from engine.registry import command, container_docs
 from engine.replies import OK, Map, Status, Verbatim
 
@@ -261,10 +260,10 @@ def _debug_reload(client, argv):
 
 
 def _debug_set_active_expire(client, argv):
-    flag = to_int(argv[2]) if len(argv) == 3 else None
-    if flag is None:
-        raise _debug_usage(argv) if len(argv) != 3 else errors.NOT_INTEGER
-    client.state.active_expire = bool(flag)
+    if len(argv) != 3:
+        raise _debug_usage(argv)
+    number = _LEADING_NUMBER.match(argv[2])     # atoi(): the leading number, garbage is 0
+    client.state.active_expire = bool(number and int(float(number[0])))
     return OK
 
 
