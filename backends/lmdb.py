@@ -21,13 +21,16 @@ def seq_key(seq: int) -> bytes:
 
 class LmdbBackend:
     def __init__(self, path: str, readonly: bool = False):
-        os.makedirs(path, exist_ok=True)
-        self.env = lmdb.open(
-            os.path.join(path, "log.lmdb"), map_size=MAP_SIZE, max_dbs=8,
-            sync=False, metasync=False, readahead=False, readonly=readonly,
-        )
-        self.log = self.env.open_db(b"log", create=not readonly)
-        self.meta = self.env.open_db(b"meta", create=not readonly)
+        try:
+            os.makedirs(path, exist_ok=True)
+            self.env = lmdb.open(
+                os.path.join(path, "log.lmdb"), map_size=MAP_SIZE, max_dbs=8,
+                sync=False, metasync=False, readahead=False, readonly=readonly,
+            )
+            self.log = self.env.open_db(b"log", create=not readonly)
+            self.meta = self.env.open_db(b"meta", create=not readonly)
+        except (lmdb.Error, OSError) as exc:
+            raise LogUnavailable(f"cannot open {path!r}: {exc}") from exc
         self._txn = None
         self._staged = (0, 0)   # first and last seq of the open write transaction
         self._first, self._last = self._bounds()

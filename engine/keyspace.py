@@ -13,6 +13,10 @@ from engine import errors
 
 ORIGIN_EXPIRE = "expire"
 
+# A string value is `bytes`, or a `bytearray` once SETBIT, SETRANGE, APPEND … modified it
+# in place: Redis's "raw" encoding, grown in place (amortised O(1) APPEND, as with an sds).
+STRINGS = (bytes, bytearray)
+
 
 class Database:
     __slots__ = ("index", "data", "expires", "heap", "keyspace", "_sample")
@@ -43,6 +47,14 @@ class Database:
         """The value of key if it is of `kind`, None if absent; WRONGTYPE otherwise."""
         value = self.get(key)
         if value is not None and type(value) is not kind:
+            raise errors.WRONGTYPE
+        return value
+
+    def get_string(self, key: bytes):
+        """The string at key (bytes, or bytearray once modified in place: Redis's "raw"),
+        None if absent; WRONGTYPE for another type."""
+        value = self.get(key)
+        if value is not None and type(value) not in STRINGS:
             raise errors.WRONGTYPE
         return value
 

@@ -15,15 +15,37 @@ from backends import open_backend
 from backends.base import LogUnavailable
 from engine import commands  # noqa: F401  (registers every command family)
 from engine.executor import replay
-from engine.state import ServerState
+from engine.events import CorruptRecord
+from engine.state import FormatError, ServerState
 from server.connection import Connection
 
 log = logging.getLogger("redwood")
 
 
+class StartupError(Exception):
+    """The server cannot start on this data directory (corrupt log, newer format, unreadable)."""
+
+
 def run(config):
     """Start the server and block until it shuts down."""
     anyio.run(_main, config, backend="asyncio", backend_options={"use_uvloop": True})
+
+
+def _open(config):
+    """The backend and the state rebuilt from its log, or a StartupError that says why not.
+    A corrupt record stops start-up: serving the state before it would silently lose the rest."""
+    try:
+        backend = open_backend(config["backend"], config["dir"])
+    except LogUnavailable as exc:
+        raise StartupError(f"cannot open the event log: {exc}") from exc
+    try:
+        state = ServerState(config, backend)
+        load(state)
+    except (CorruptRecord, FormatError) as exc:
+        backend.close()
+        raise StartupError(f"the event log in {config['dir']!r} is unusable: {exc}; refusing to "
+                           "start (restore it from a replica or a copy of the data directory)") from exc
+    return backend, state
 
 
 def load(state):
@@ -48,9 +70,7 @@ def load(state):
 
 
 async def _main(config):
-    backend = open_backend(config["backend"], config["dir"])
-    state = ServerState(config, backend)
-    load(state)
+    backend, state = _open(config)
     loop = asyncio.get_running_loop()
     store = state.store
     store.on_batch_started = lambda: loop.call_soon(store.flush)

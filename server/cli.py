@@ -68,8 +68,12 @@ def _serve(args):
         level=logging.DEBUG if config["loglevel"] == "debug" else logging.INFO,
         format="%(process)d:M %(asctime)s %(levelname).1s %(message)s",
         filename=config["logfile"] or None)
-    from server.app import run
-    run(config)
+    from server.app import run, StartupError
+    try:
+        run(config)
+    except StartupError as exc:
+        logging.getLogger("redwood").critical("%s", exc)
+        return 1
 
 
 if __name__ == "__main__":

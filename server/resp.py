@@ -302,7 +302,7 @@ def encode(value, resp3: bool = False) -> bytes:
 
 def _encode(value, resp3: bool, out: list):
     kind = value.__class__
-    if kind is bytes:
+    if kind is bytes or kind is bytearray:
         out.append(b"$%d\r\n%s\r\n" % (len(value), value))
     elif kind is int:
         out.append(b":%d\r\n" % value)

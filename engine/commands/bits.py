@@ -6,7 +6,7 @@ normalised the way Redis 7.0 does it, then handled as ranges of bits.
 import re
 
 from engine import errors
-from engine.commands.strings import cstr
+from engine.commands.strings import cstr, raw_string
 from engine.parsing import INT64_MAX, INT64_MIN, parse_int, to_int
 from engine.registry import command
 
@@ -41,18 +41,17 @@ def setbit(client, argv):
     if on is None or on & ~1:
         raise BAD_BIT
     db, key = client.db, argv[1]
-    old = db.get_typed(key, bytes)
+    old = db.get_string(key)
     byte, mask = offset >> 3, 0x80 >> (offset & 7)
-    if old is not None and byte < len(old):
-        was = old[byte] & mask
-        if bool(was) == on:
-            return 1 if was else 0
-        new = old[:byte] + bytes((old[byte] ^ mask,)) + old[byte + 1:]
+    if old is None:
+        bits = bytearray(byte + 1)
+        db.set(key, bits)
     else:
-        was = 0
-        head = old or b""
-        new = head + bytes(byte - len(head)) + (bytes((mask,)) if on else b"\0")
-    db.set(key, new, keepttl=True)
+        bits = raw_string(db, key, old)   # Redis writes (and makes it raw) even if the bit is set
+        if len(bits) <= byte:
+            bits.extend(bytes(byte + 1 - len(bits)))
+    was = bits[byte] & mask
+    bits[byte] = bits[byte] | mask if on else bits[byte] & ~mask
     client.log(argv)
     return 1 if was else 0
 
@@ -62,7 +61,7 @@ def setbit(client, argv):
          complexity="O(1)", syntax="key offset:integer")
 def getbit(client, argv):
     offset = bit_offset(client, argv[2])
-    value = client.db.get_typed(argv[1], bytes)
+    value = client.db.get_string(argv[1])
     byte = offset >> 3
     if value is None or byte >= len(value):
         return 0
@@ -102,7 +101,7 @@ def _bits_of(value: bytes, first: int, last: int) -> int:
          summary="Count set bits in a string", since="2.6.0", complexity="O(N)",
          syntax="key [start:integer end:integer [BYTE | BIT]]")
 def bitcount(client, argv):
-    value = client.db.get_typed(argv[1], bytes)
+    value = client.db.get_string(argv[1])
     if value is None:          # 7.0 answers before looking at the other arguments
         return 0
     if len(argv) == 2:
@@ -128,7 +127,7 @@ def bitpos(client, argv):
     bit = parse_int(argv[2])
     if bit not in (0, 1):
         raise errors.err("The bit argument must be 1 or 0.")
-    value = client.db.get_typed(argv[1], bytes)
+    value = client.db.get_string(argv[1])
     if value is None:          # an endless run of zeros
         return -1 if bit else 0
     n, end_given = len(argv), len(argv) >= 5
@@ -183,7 +182,7 @@ def bitop(client, argv):
     if op == b"NOT" and len(argv) != 4:
         raise errors.err("BITOP NOT must be called with a single source key.")
     db = client.db
-    sources = [db.get_typed(key, bytes) or b"" for key in argv[3:]]
+    sources = [db.get_string(key) or b"" for key in argv[3:]]
     size = max(map(len, sources))
     dest = argv[2]
     if not size:
@@ -204,7 +203,7 @@ def bitop(client, argv):
     else:
         for other in ints[1:]:
             result ^= other
-    db.set(dest, result.to_bytes(size, "big"))
+    db.set(dest, bytearray(result.to_bytes(size, "big")))   # a new raw string, as Redis makes it
     client.log(argv)
     return size
 
@@ -255,17 +254,21 @@ def _bitfield(client, argv, readonly_command: bool):
     db, key = client.db, argv[1]
     writes = [op for op in ops if op[0] != _GET]
     if not writes:
-        value = db.get_typed(key, bytes) or b""
+        value = db.get_string(key) or b""
         return [_get_field(value, op[3], op[2], op[1]) for op in ops]
     if readonly_command:
         raise errors.err("BITFIELD_RO only supports the GET subcommand")
-    old = db.get_typed(key, bytes)
+    old = db.get_string(key)
     need = (max(op[3] + op[2] - 1 for op in writes) >> 3) + 1
-    buf = bytearray(old or b"")
-    grown = old is None or len(buf) < need
-    if len(buf) < need:
-        buf.extend(bytes(need - len(buf)))
-    replies, logged, changed = [], [b"BITFIELD", key], grown
+    # Redis creates the key (or makes its string raw) before running the ops, whatever they do.
+    if old is None:
+        buf = bytearray(need)
+        db.set(key, buf)
+    else:
+        buf = raw_string(db, key, old)
+        if len(buf) < need:
+            buf.extend(bytes(need - len(buf)))
+    replies, logged = [], [b"BITFIELD", key]
     for opcode, signed, bits, offset, arg, overflow in ops:
         if opcode == _GET:
             replies.append(_get_field(buf, offset, bits, signed))
@@ -279,16 +282,12 @@ def _bitfield(client, argv, readonly_command: bool):
             reply = current
         if failed:
             replies.append(None)
-            new = current   # logged as a no-op write: it still grew the string
+            new = current   # logged as a no-op write: the string may still have grown
         else:
             replies.append(reply)
-            if new != current:
-                _set_field(buf, offset, bits, new)
-                changed = True
+            _set_field(buf, offset, bits, new)
         logged += [b"SET", b"%s%d" % (b"i" if signed else b"u", bits), b"%d" % offset, b"%d" % new]
-    if changed:
-        db.set(key, bytes(buf), keepttl=True)
-        client.log(logged)
+    client.log(logged)      # the deterministic form: every write op as the SET of its result
     return replies
 
 

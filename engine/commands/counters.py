@@ -10,6 +10,7 @@ import re
 
 from engine import errors
 from engine.commands.strings import store
+from engine.keyspace import STRINGS
 from engine.parsing import INT64_MAX, INT64_MIN, parse_int, to_int
 from engine.registry import command
 
@@ -20,7 +21,7 @@ def _incr(client, argv, by: int):
     if old is None:
         value = by
     else:
-        if type(old) is not bytes:
+        if type(old) not in STRINGS:
             raise errors.WRONGTYPE
         value = to_int(old)
         if value is None:
@@ -69,7 +70,7 @@ def decrby(client, argv):
          complexity="O(1)", syntax="key increment:double")
 def incrbyfloat(client, argv):
     db, key = client.db, argv[1]
-    old = db.get_typed(key, bytes)
+    old = db.get_string(key)
     value = strtold(old) if old is not None else (0, 0)
     incr = strtold(argv[2])
     if value is None or incr is None:

@@ -27,7 +27,10 @@ def _string_encoding(value: bytes) -> str:
     return "embstr" if len(value) <= 44 else "raw"
 
 
-TYPES: dict[type, TypeInfo] = {bytes: TypeInfo("string", _string_encoding, lambda value: value)}
+TYPES: dict[type, TypeInfo] = {
+    bytes: TypeInfo("string", _string_encoding, lambda value: value),
+    bytearray: TypeInfo("string", lambda value: "raw", bytearray),   # modified in place
+}
 
 
 def register_type(cls: type, name: str, encoding: Callable, duplicate: Callable):

@@ -1,6 +1,7 @@
 """Substring commands: GETRANGE (and its old name SUBSTR), SETRANGE, LCS."""
 from engine import errors
-from engine.commands.strings import check_length, cstr
+from engine.commands.strings import check_length, cstr, raw_string
+from engine.keyspace import STRINGS
 from engine.parsing import parse_int
 from engine.registry import command
 from engine.replies import Map
@@ -16,7 +17,7 @@ _RANGE_COMPLEXITY = (
          complexity=_RANGE_COMPLEXITY, syntax="key start:integer end:integer")
 def getrange(client, argv):
     start, end = parse_int(argv[2]), parse_int(argv[3])
-    value = client.db.get_typed(argv[1], bytes)
+    value = client.db.get_string(argv[1])
     if not value or (start < 0 and end < 0 and start > end):
         return b""
     size = len(value)
@@ -46,18 +47,18 @@ def setrange(client, argv):
     offset = parse_int(argv[2])
     if offset < 0:
         raise errors.err("offset is out of range")
-    old = db.get_typed(key, bytes)
+    old = db.get_string(key)
     if not patch:
         return 0 if old is None else len(old)
     check_length(client, offset + len(patch))
     if old is None:
-        new = bytes(offset) + patch
+        new = bytearray(offset)
+        db.set(key, new)
     else:
-        head = old[:offset] if len(old) >= offset else old + bytes(offset - len(old))
-        new = head + patch + old[offset + len(patch):]
-        if new == old:
-            return len(old)
-    db.set(key, new, keepttl=True)
+        new = raw_string(db, key, old)   # Redis writes (and makes it raw) even if nothing changes
+        if len(new) < offset:
+            new.extend(bytes(offset - len(new)))
+    new[offset:offset + len(patch)] = patch
     client.log(argv)
     return len(new)
 
@@ -70,7 +71,7 @@ def setrange(client, argv):
          syntax="key1 key2 [LEN] [IDX] [MINMATCHLEN len:integer] [WITHMATCHLEN]")
 def lcs(client, argv):
     a, b = client.db.get(argv[1]), client.db.get(argv[2])
-    if (a is not None and type(a) is not bytes) or (b is not None and type(b) is not bytes):
+    if (a is not None and type(a) not in STRINGS) or (b is not None and type(b) not in STRINGS):
         raise errors.err("The specified keys must contain string values")
     a, b = a or b"", b or b""
     want_len = want_idx = with_len = False

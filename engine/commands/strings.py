@@ -5,6 +5,7 @@ LCS in ranges.py; the bit commands in bits.py.
 """
 from engine import errors
 from engine.parsing import INT64_MAX, to_int
+from engine.keyspace import STRINGS
 from engine.registry import command
 from engine.replies import OK
 
@@ -93,6 +94,8 @@ def get(client, argv):
     value = client.db.get(argv[1])
     if value is None or type(value) is bytes:
         return value
+    if type(value) is bytearray:
+        return value
     raise errors.WRONGTYPE
 
 
@@ -109,7 +112,7 @@ def set_(client, argv):
     when = expire_at(client, expire, flags, "set") if expire is not None else None
     db, key = client.db, argv[1]
     if flags & GET:
-        old = db.get_typed(key, bytes)
+        old = db.get_string(key)
         found = old is not None
     else:
         found = db.get(key) is not None
@@ -149,7 +152,7 @@ def psetex(client, argv):
          summary="Set the string value of a key and return its old value", since="1.0.0",
          complexity="O(1)", syntax="key value", doc_flags="deprecated")
 def getset(client, argv):
-    old = client.db.get_typed(argv[1], bytes)
+    old = client.db.get_string(argv[1])
     store(client, argv[1], argv[2])
     return old
 
@@ -158,7 +161,7 @@ def getset(client, argv):
          summary="Get the value of a key and delete the key", since="6.2.0", complexity="O(1)",
          syntax="key")
 def getdel(client, argv):
-    old = client.db.get_typed(argv[1], bytes)
+    old = client.db.get_string(argv[1])
     if old is not None:
         client.db.delete(argv[1])
         client.log([b"DEL", argv[1]])
@@ -173,7 +176,7 @@ def getdel(client, argv):
 def getex(client, argv):
     flags, expire = parse_options(argv, 2, False)
     db, key = client.db, argv[1]
-    value = db.get_typed(key, bytes)
+    value = db.get_string(key)
     if value is None:
         return None
     if expire is not None:
@@ -195,7 +198,7 @@ def getex(client, argv):
 def mget(client, argv):
     get = client.db.get
     # Redis answers nil for a key of another type, not WRONGTYPE.
-    return [v if type(v := get(key)) is bytes else None for key in argv[1:]]
+    return [v if type(v := get(key)) in STRINGS else None for key in argv[1:]]
 
 
 @command("mset", -3, "write denyoom", keys=(1, -1, 2), group="string",
@@ -230,7 +233,7 @@ def msetnx(client, argv):
          summary="Get the length of the value stored in a key", since="2.2.0", complexity="O(1)",
          syntax="key")
 def strlen(client, argv):
-    value = client.db.get_typed(argv[1], bytes)
+    value = client.db.get_string(argv[1])
     return 0 if value is None else len(value)
 
 
@@ -242,7 +245,7 @@ def strlen(client, argv):
          syntax="key value")
 def append(client, argv):
     db, key, tail = client.db, argv[1], argv[2]
-    old = db.get_typed(key, bytes)
+    old = db.get_string(key)
     if old is None:
         new = tail            # even an empty value creates the key, as in Redis
         db.set(key, new)
@@ -250,10 +253,19 @@ def append(client, argv):
         return len(old)
     else:
         check_length(client, len(old) + len(tail))
-        new = old + tail
-        db.set(key, new, keepttl=True)
+        new = raw_string(db, key, old)
+        new += tail
     client.log(argv)
     return len(new)
+
+
+def raw_string(db, key: bytes, value):
+    """The string at key as a bytearray to modify in place (converting it on first use)."""
+    if type(value) is bytearray:
+        return value
+    raw = bytearray(value)
+    db.set(key, raw, keepttl=True)
+    return raw
 
 
 TOO_LONG = errors.err("string exceeds maximum allowed size (proto-max-bulk-len)")
