@@ -50,6 +50,11 @@ def _sequence(words, pos):
         else:
             item = _word(word)
             pos += 1
+        # `key [key ...]` is one argument that repeats, as Redis documents it.
+        if items and item.get("flags") == ["multiple", "optional"] and "flags" not in items[-1] \
+                and items[-1]["name"] == item["name"] and items[-1]["type"] == item["type"]:
+            _flag(items[-1], "multiple")
+            continue
         # A token followed by an argument (or a group) becomes that argument with the token.
         if items and items[-1]["type"] == "pure-token" and item["type"] != "pure-token" \
                 and "token" not in item and "flags" not in items[-1]:

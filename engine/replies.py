@@ -17,6 +17,14 @@ PONG = Status("PONG")
 QUEUED = Status("QUEUED")
 
 
+class NoReply:
+    """Nothing at all goes back (SHUTDOWN, which closes the connection instead)."""
+    __slots__ = ()
+
+
+NO_REPLY = NoReply()
+
+
 class NullArray:
     """RESP2 `*-1` (RESP3 `_`): what Redis sends for e.g. a timed-out BLPOP."""
     __slots__ = ()

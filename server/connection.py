@@ -75,10 +75,10 @@ class Connection(asyncio.Protocol):
         commands = parser.feed(data)
         stats = self.state.stats
         stats.net_input_bytes += len(data)
-        resp3 = client.resp == 3
         replies = []
         for argv in commands:
-            replies.append(encode(execute(client, argv), resp3))
+            reply = execute(client, argv)
+            replies.append(encode(reply, client.resp == 3))   # HELLO 3 answers in RESP3
             if client.close_after_reply:
                 break
         stats.total_commands_processed += len(replies)

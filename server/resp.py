@@ -17,8 +17,8 @@ from functools import lru_cache
 import hiredis
 
 from engine.errors import RedisError
-from engine.replies import (BigNumber, Double, Map, NullArray, Push, RSet, Status,
-                            Verbatim)
+from engine.replies import (BigNumber, Double, Map, NoReply, NullArray, Push, RSet,
+                            Status, Verbatim)
 
 INLINE_MAX = 64 * 1024          # PROTO_INLINE_MAX_SIZE
 BIG_ARG = 32 * 1024             # payloads from this size are gathered in chunks, not re-copied
@@ -330,6 +330,8 @@ def _encode(value, resp3: bool, out: list):
         out.append(b",%s\r\n" % text if resp3 else b"$%d\r\n%s\r\n" % (len(text), text))
     elif kind is bool:
         out.append((b"#t\r\n" if value else b"#f\r\n") if resp3 else b":%d\r\n" % value)
+    elif kind is NoReply:
+        pass
     elif kind is NullArray:
         out.append(_NULL3 if resp3 else b"*-1\r\n")
     elif kind is Verbatim:

@@ -16,7 +16,9 @@ KEYS = st.sampled_from([b"a", b"b", b"c", b"\x00k", b""])
 SMALL_INT = st.integers(min_value=-20, max_value=20).map(lambda n: b"%d" % n)
 VALUES = st.one_of(st.sampled_from([b"", b"0", b"10", b"-1", b"1.5", b"abc", b"9223372036854775807"]),
                    st.binary(max_size=12))
-FAR = st.integers(min_value=100, max_value=100000).map(lambda n: b"%d" % n)   # TTLs that outlive the test
+# TTLs that outlive the test, in seconds and in milliseconds.
+FAR = st.integers(min_value=100, max_value=100000).map(lambda n: b"%d" % n)
+FAR_MS = st.integers(min_value=100_000, max_value=100_000_000).map(lambda n: b"%d" % n)
 OFFSET = st.integers(min_value=0, max_value=40).map(lambda n: b"%d" % n)
 DB = st.integers(min_value=0, max_value=2).map(lambda n: b"%d" % n)
 FIELD = st.sampled_from([b"u8", b"i8", b"u4", b"i16", b"i64", b"u1"])
@@ -51,7 +53,7 @@ COMMANDS = st.one_of(
     cmd(b"TYPE", KEYS), cmd(b"RENAME", KEYS, KEYS), cmd(b"RENAMENX", KEYS, KEYS),
     cmd(b"COPY", KEYS, KEYS), cmd(b"COPY", KEYS, KEYS, b"REPLACE"), cmd(b"COPY", KEYS, KEYS, b"DB", DB),
     cmd(b"MOVE", KEYS, DB), cmd(b"SELECT", DB), cmd(b"SWAPDB", DB, DB),
-    cmd(b"EXPIRE", KEYS, FAR), cmd(b"PEXPIRE", KEYS, FAR, st.sampled_from([b"NX", b"XX", b"GT", b"LT"])),
+    cmd(b"EXPIRE", KEYS, FAR), cmd(b"PEXPIRE", KEYS, FAR_MS, st.sampled_from([b"NX", b"XX", b"GT", b"LT"])),
     cmd(b"PERSIST", KEYS), cmd(b"TTL", KEYS), cmd(b"EXPIRE", KEYS, b"-1"), cmd(b"EXPIREAT", KEYS, b"1"),
     cmd(b"DBSIZE"), cmd(b"KEYS", st.sampled_from([b"*", b"?", b"[ab]", b"a*"])),
     cmd(b"FLUSHDB"), cmd(b"OBJECT", b"ENCODING", KEYS),

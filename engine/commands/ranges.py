@@ -68,7 +68,7 @@ def setrange(client, argv):
 @command("lcs", -3, "readonly", keys=(1, 2, 1), group="string",
          summary="Find longest common substring", since="7.0.0",
          complexity="O(N*M) where N and M are the lengths of s1 and s2, respectively",
-         syntax="key1 key2 [LEN] [IDX] [MINMATCHLEN len:integer] [WITHMATCHLEN]")
+         syntax="key1:key key2:key [LEN] [IDX] [MINMATCHLEN len:integer] [WITHMATCHLEN]")
 def lcs(client, argv):
     a, b = client.db.get(argv[1]), client.db.get(argv[2])
     if (a is not None and type(a) not in STRINGS) or (b is not None and type(b) not in STRINGS):

@@ -9,7 +9,7 @@ from engine import errors
 from engine.commands.connection import REDIS_VERSION
 from engine.commands.keys import TYPES
 from engine.registry import command, container_docs
-from engine.replies import OK, Map, Status, Verbatim
+from engine.replies import NO_REPLY, OK, Map, Status, Verbatim
 
 REDWOOD_VERSION = "0.1.0"
 
@@ -227,7 +227,7 @@ def shutdown(client, argv):
     # The log is durable whatever the option: NOSAVE cannot lose acknowledged writes here.
     client.state.shutdown(b"nosave" not in options)
     client.close_after_reply = True
-    return None
+    return NO_REPLY
 
 
 # -- DEBUG ----------------------------------------------------------------------------------
