@@ -24,6 +24,10 @@ class Backend(Protocol):
     def read(self, from_seq: int, to_seq: int | None = None) -> Iterator[tuple[int, bytes]]:
         """Committed (seq, record) pairs from from_seq to to_seq inclusive, streaming."""
 
+    def scan(self, from_seq: int, to_seq: int | None = None) -> Iterator[tuple[bytes, object]]:
+        """Like read, zero-copy, for replay: (8-byte big-endian seq, record buffer) pairs, each
+        valid only until the next one is taken."""
+
     @property
     def first_seq(self) -> int:
         """The oldest seq held (0 when the log is empty)."""

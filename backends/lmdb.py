@@ -91,6 +91,19 @@ class LmdbBackend:
                     return
                 yield seq, record
 
+    def scan(self, from_seq, to_seq=None):
+        with self.env.begin(db=self.log, buffers=True) as txn, txn.cursor() as cur:
+            if not cur.set_range(seq_key(from_seq)):
+                return
+            if to_seq is None:
+                yield from cur
+                return
+            stop = seq_key(to_seq)
+            for key, record in cur:
+                if bytes(key) > stop:
+                    return
+                yield key, record
+
     @property
     def first_seq(self):
         return self._first

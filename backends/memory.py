@@ -31,6 +31,10 @@ class MemoryBackend:
         for seq in range(max(from_seq, self.first_seq), last + 1):
             yield seq, self.log[seq]
 
+    def scan(self, from_seq, to_seq=None):
+        for seq, record in self.read(from_seq, to_seq):
+            yield seq.to_bytes(8, "big"), record
+
     @property
     def first_seq(self):
         return min(self.log) if self.log else 0

@@ -109,6 +109,23 @@ def decode_for_replay(seq: int, record: bytes, reader=None):
     return ts, db, flags, _argv(record, HEADER.size + olen, seq, reader)
 
 
+def replay_stream(entries):
+    """(key, ts, db, argv) for each (8-byte seq key, record buffer) of a backend's scan():
+    decode_for_replay() inlined and zero-copy, because start-up runs it once per event
+    (a function call is a tenth of the budget of 1 µs per event)."""
+    reader, unpack, crc32 = hiredis.Reader(), HEADER.unpack_from, zlib.crc32
+    start = HEADER.size
+    for key, record in entries:
+        crc, ts, db, _flags, olen = unpack(record)
+        if crc32(record[4:], crc32(key)) != crc:
+            raise CorruptRecord(f"checksum mismatch in event {int.from_bytes(key, 'big')}")
+        reader.feed(record, start + olen)
+        argv = reader.gets()
+        if argv.__class__ is not list:
+            raise CorruptRecord(f"malformed command in event {int.from_bytes(key, 'big')}")
+        yield key, ts, db, argv
+
+
 def _argv(record, offset: int, seq: int, reader=None) -> list:
     reader = reader or hiredis.Reader()
     reader.feed(record, offset)

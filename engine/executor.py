@@ -2,13 +2,10 @@
 import logging
 import time
 
-import hiredis
-
 from engine import errors, events
 from engine.client import Client
 from engine.errors import RedisError
 from engine.registry import COMMANDS, lookup
-from engine.store import NullSink
 
 log = logging.getLogger("redwood.replay")
 
@@ -28,6 +25,14 @@ def execute(client: Client, argv: list):
         return exc
 
 
+class ReplayClient(Client):
+    """Runs logged events: what its handlers log is already in the log."""
+    __slots__ = ()
+
+    def log(self, argv):
+        pass
+
+
 def replay(state, from_seq: int = 1, to_seq: int | None = None, progress=None) -> int:
     """Apply logged events to the views with the same handlers, `now` taken from each event.
 
@@ -35,24 +40,24 @@ def replay(state, from_seq: int = 1, to_seq: int | None = None, progress=None) -
     number of events applied; `progress(n)` is called every 100k events.
     """
     keyspace = state.keyspace
-    client = Client(state, store=NullSink())
-    reader = hiredis.Reader()
+    client = ReplayClient(state)
     dbs, handlers = keyspace.dbs, {}
     keyspace.expiring = False
-    count, last_ts = 0, 0
+    count = last_ts = 0
     try:
-        for seq, record in state.backend.read(from_seq, to_seq):
-            ts, db, _flags, argv = events.decode_for_replay(seq, record, reader)
-            name = argv[0].lower()
-            handler = handlers.get(name) or handlers.setdefault(name, COMMANDS[name].handler)
+        for key, ts, db, argv in events.replay_stream(state.backend.scan(from_seq, to_seq)):
+            handler = handlers.get(argv[0])
+            if handler is None:
+                handler = handlers[argv[0]] = COMMANDS[argv[0].lower()].handler
             keyspace.now = last_ts = ts
             client.db = dbs[db]
             try:
                 handler(client, argv)
             except RedisError as exc:   # a logged write cannot fail: the log or a handler is wrong
-                log.error("event %d (%r) failed on replay: %s", seq, argv[0], exc.message)
+                log.error("event %d (%r) failed on replay: %s", int.from_bytes(key, "big"),
+                          argv[0], exc.message)
             count += 1
-            if progress is not None and count % 100_000 == 0:
+            if progress is not None and not count % 100_000:
                 progress(count)
     finally:
         keyspace.expiring = True

@@ -100,14 +100,5 @@ class Store:
         return True
 
 
-class NullSink:
-    """Where replay's handlers log: nowhere (the events are already in the log)."""
-    failure = None
-    flags = 0
-
-    def append(self, db, argv, origin):
-        return 0
-
-
 def _noop(*args):
     pass

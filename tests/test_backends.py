@@ -74,3 +74,11 @@ def test_memory_backend_failure_discards_batch():
     with pytest.raises(LogUnavailable):
         b.commit(sync=True)
     assert b.last_seq == 0
+
+
+def test_scan_matches_read(backend):
+    backend.append([(seq, record(seq)) for seq in range(1, 6)])
+    backend.commit(sync=False)
+    for bounds in ((1, None), (2, 4), (5, 5), (6, None)):
+        scanned = [(int.from_bytes(bytes(key), "big"), bytes(rec)) for key, rec in backend.scan(*bounds)]
+        assert scanned == list(backend.read(*bounds))
