@@ -91,6 +91,7 @@ async def _main(config):
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_active_expire, state)
             tasks.start_soon(_sample_stats, state)
+            tasks.start_soon(_close_idle_clients, state)
             tasks.start_soon(_fsync_everysec, state)
             tasks.start_soon(_retry_failed_log, state)
             tasks.start_soon(_on_signals, stop)
@@ -128,6 +129,18 @@ async def _sample_stats(state):
     while True:
         await anyio.sleep(0.1)
         state.stats.sample(time.monotonic())
+
+
+async def _close_idle_clients(state):
+    """Redis's `timeout`: clients idle for longer are disconnected (0 disables it)."""
+    while True:
+        await anyio.sleep(1)
+        timeout = state.config["timeout"]
+        if timeout:
+            deadline = time.time() - timeout
+            for client in list(state.clients.values()):
+                if client.last_active < deadline:
+                    client.connection.close()
 
 
 async def _fsync_everysec(state):

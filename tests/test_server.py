@@ -289,3 +289,16 @@ def test_full_disk_refuses_writes_then_recovers(small_disk):
         assert sorted(server.client().keys("*")) == sorted([k.encode() for k in acknowledged] + [b"after"])
     finally:
         server.stop()
+
+
+def test_idle_clients_are_closed_after_timeout(redwood_server):
+    server = redwood_server.start()
+    admin = server.raw()
+    assert admin.call("CONFIG", "SET", "timeout", "1") == b"+OK\r\n"
+    idle = server.raw()
+    assert idle.call("PING") == b"+PONG\r\n"
+    assert idle.read_until_closed(timeout=10) == b""      # closed by the server, not by us
+    assert admin.read_until_closed(timeout=10) == b""     # the admin was idle as long
+    fresh = server.raw()
+    assert fresh.call("CONFIG", "SET", "timeout", "0") == b"+OK\r\n"
+    fresh.close()
