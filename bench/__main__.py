@@ -1,0 +1,176 @@
+"""Redwood side by side with real redis-server. Not a test: it measures and prints.
+
+    make bench                                  # or: .venv/bin/python -m bench
+    make bench BENCH_ARGS=--quick               # a smoke run in well under a minute
+    .venv/bin/python -m bench --modes everysec --parts throughput --rounds 3
+
+What it measures, each server in its own temp dir on a free 127.0.0.1 port:
+
+1. Throughput: `redis-benchmark -c 50 -r 100000` running SET, GET, INCR, MSET
+   (10 keys per command) and DEL, with `-P 1` and `-P 16`, once per fsync mode
+   (Redis with `--appendonly yes --appendfsync MODE`, Redwood with
+   `--appendfsync MODE`). Runs alternate Redis, Redwood, Redis, … so machine
+   noise lands on both; with --rounds > 1 each cell is the median.
+2. Memory per key: 1,000,000 `SET key:N abc` piped into a fresh server (Redis
+   without persistence, Redwood with `--appendfsync no`); the growth of
+   `INFO memory` `used_memory` divided by the key count. Redwood reports its
+   RSS as used_memory, so the RSS growth is shown for both too.
+3. Replay: the Redwood of step 2 holds exactly those SETs in its log; it is
+   restarted on that dir and `INFO persistence` gives loading_events,
+   loading_seconds and loading_events_per_sec.
+"""
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+
+from bench import report
+from bench.servers import Server, redis_server, redwood
+from bench.workloads import fill_keys, redis_benchmark
+
+
+def main(argv=None) -> int:
+    args = _parse(argv)
+    # `timeout` and CI send SIGTERM: unwind so every server is stopped by its PID.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    workdir = tempfile.mkdtemp(prefix="redwood-bench-")
+    try:
+        if "throughput" in args.parts:
+            rows = throughput(args, workdir)
+            print(f"\nThroughput: redis-benchmark -c {args.clients} -r 100000, "
+                  f"-n {args.requests} at P1 and {3 * args.requests} when pipelined\n")
+            print(report.throughput_table(rows), flush=True)
+        if "keys" in args.parts:
+            memory_and_replay(args, workdir)
+    except BaseException:
+        print(f"\nbench: failed; server logs kept in {workdir}", file=sys.stderr)
+        raise
+    if args.keep:
+        print(f"\ndata and logs kept in {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def _parse(argv):
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run of every part")
+    p.add_argument("--requests", type=int, help="requests per test at P1, 3x that when pipelined "
+                                                "(default 100000; 2000 with --quick)")
+    p.add_argument("--keys", type=int, help="keys for memory and replay (default 1000000; 20000 with --quick)")
+    p.add_argument("--modes", type=_list(str), default=["always", "everysec"], help="fsync modes")
+    p.add_argument("--pipelines", type=_list(int), default=[1, 16], help="redis-benchmark -P values")
+    p.add_argument("--clients", type=int, default=50, help="redis-benchmark -c")
+    p.add_argument("--rounds", type=int, default=1, help="runs per server and cell; the median is shown")
+    p.add_argument("--parts", type=_list(str), default=["throughput", "keys"],
+                   help="throughput and/or keys (memory per key + replay)")
+    p.add_argument("--keep", action="store_true", help="keep the temp dir with data and logs")
+    args = p.parse_args(argv)
+    # Sizes default after parsing: they depend on --quick.
+    args.requests = args.requests or (2000 if args.quick else 100_000)
+    args.keys = args.keys or (20_000 if args.quick else 1_000_000)
+    return args
+
+
+def _list(kind):
+    return lambda text: [kind(x) for x in text.split(",") if x]
+
+
+def throughput(args, workdir: str) -> list:
+    rows = []
+    for mode in args.modes:
+        redis_dir, redwood_dir = (_subdir(workdir, f"{name}-{mode}") for name in ("redis", "redwood"))
+        with redis_server(redis_dir, "--appendonly", "yes", "--appendfsync", mode) as rd, \
+                redwood(redwood_dir, "--appendfsync", mode) as rw:
+            for pipeline in args.pipelines:
+                requests = args.requests * (3 if pipeline > 1 else 1)
+                runs = {rd.name: [], rw.name: []}
+                for _ in range(args.rounds):
+                    for server in (rd, rw):
+                        runs[server.name].append(_benchmark(server, requests, pipeline, args.clients))
+                        _progress(f"{mode} P{pipeline} {server.name}", runs[server.name][-1])
+                for command in runs[rd.name][0]:
+                    rows.append((command, mode, f"P{pipeline}",
+                                 _median(runs[rd.name], command), _median(runs[rw.name], command)))
+    return rows
+
+
+def _benchmark(server: Server, requests: int, pipeline: int, clients: int) -> dict:
+    try:
+        return redis_benchmark(server.port, requests, pipeline, clients)
+    except Exception as exc:
+        raise RuntimeError(f"{exc}\n{server.name} log:\n{server.log_tail()}") from None
+
+
+def _median(runs: list, command: str) -> float:
+    values = [run[command] for run in runs if command in run]
+    return statistics.median(values) if values else float("nan")
+
+
+def _progress(label: str, result: dict):
+    print(f"  {label}: " + ", ".join(f"{k.split()[0]} {v:,.0f}" for k, v in result.items()),
+          file=sys.stderr, flush=True)
+
+
+def memory_and_replay(args, workdir: str):
+    results = {}
+    with redis_server(_subdir(workdir, "redis-memory"), "--appendonly", "no") as rd:
+        results[rd.name] = _memory_per_key(rd, args.keys)
+    rw = redwood(_subdir(workdir, "redwood-memory"), "--appendfsync", "no")
+    with rw:
+        results[rw.name] = _memory_per_key(rw, args.keys)
+        logged = rw.info("persistence")["log_last_seq"]
+    print(f"\nMemory per key: {args.keys:,} x `SET key:N abc`, growth of INFO used_memory "
+          "(Redwood's used_memory is its RSS)\n")
+    print(report.memory_table(results))
+    redis, ours = results["Redis"], results["Redwood"]
+    print(f"Redwood/Redis: {report.ratio(ours['per_key'], redis['per_key']):.2f} by used_memory, "
+          f"{report.ratio(ours['rss_per_key'], redis['rss_per_key']):.2f} by RSS", flush=True)
+    replay(rw, logged, args.keys, ours["before"])
+
+
+def replay(rw: Server, logged: int, keys: int, idle_memory: int):
+    """Restart the filled Redwood on its own log and report what loading took."""
+    started = time.perf_counter()
+    rw.start(timeout=3600)  # start() returns once replay is done: Redwood listens after loading
+    try:
+        wall = time.perf_counter() - started
+        loading = rw.info("persistence")
+        after = rw.info("memory")["used_memory"]
+    finally:
+        rw.stop()
+    print(f"\nReplay: Redwood restarted on a log of {logged:,} events\n")
+    print(report.table(["loading_events", "loading_seconds", "loading_events_per_sec",
+                        "start-up wall s", "bytes/key after replay"],
+                       [(loading["loading_events"], float(loading["loading_seconds"]),
+                         loading["loading_events_per_sec"], wall, (after - idle_memory) / keys)]))
+    if loading["loading_events"] != logged:
+        print(f"WARNING: replayed {loading['loading_events']:,} events, the log held {logged:,}")
+
+
+def _memory_per_key(server: Server, keys: int) -> dict:
+    before = server.info("memory")
+    started = time.perf_counter()
+    fill_keys(server.port, keys)
+    elapsed = time.perf_counter() - started
+    time.sleep(1)  # Redis refreshes used_memory_rss in its cron, not on INFO
+    after = server.info("memory")
+    return {"before": before["used_memory"], "after": after["used_memory"],
+            "per_key": (after["used_memory"] - before["used_memory"]) / keys,
+            "rss_per_key": (after["used_memory_rss"] - before["used_memory_rss"]) / keys,
+            "fill_rate": keys / elapsed}
+
+
+def _subdir(workdir: str, name: str) -> str:
+    path = os.path.join(workdir, name)
+    os.makedirs(path)
+    return path
+
+
+if __name__ == "__main__":
+    sys.exit(main())
