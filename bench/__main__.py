@@ -14,7 +14,7 @@ What it measures, each server in its own temp dir on a free 127.0.0.1 port:
 2. Memory per key: 1,000,000 `SET key:N abc` piped into a fresh server (Redis
    without persistence, Redwood with `--appendfsync no`); the growth of
    `INFO memory` `used_memory` divided by the key count. Redwood reports its
-   RSS as used_memory, so the RSS growth is shown for both too.
+   anonymous resident memory as used_memory, so the RSS growth is shown for both too.
 3. Replay: the Redwood of step 2 holds exactly those SETs in its log; it is
    restarted on that dir and `INFO persistence` gives loading_events,
    loading_seconds and loading_events_per_sec.
@@ -126,7 +126,7 @@ def memory_and_replay(args, workdir: str):
         results[rw.name] = _memory_per_key(rw, args.keys)
         logged = rw.info("persistence")["log_last_seq"]
     print(f"\nMemory per key: {args.keys:,} x `SET key:N abc`, growth of INFO used_memory "
-          "(Redwood's used_memory is its RSS)\n")
+          "(Redwood's used_memory is its anonymous resident memory)\n")
     print(report.memory_table(results))
     redis, ours = results["Redis"], results["Redwood"]
     print(f"Redwood/Redis: {report.ratio(ours['per_key'], redis['per_key']):.2f} by used_memory, "

@@ -19,6 +19,8 @@ import hiredis
 FORMAT_VERSION = 1
 
 HEADER = struct.Struct("<IQHBH")
+BODY_HEAD = struct.Struct("<QHBH")       # the header after its crc
+CRC = struct.Struct("<I")
 ORIGIN_HEAD = struct.Struct("<BQ")
 SEQ = struct.Struct(">Q")
 
@@ -79,17 +81,12 @@ class Event(NamedTuple):
     argv: list
 
 
-def encode_argv(argv) -> bytes:
-    out = [b"*%d\r\n" % len(argv)]
-    for arg in argv:
-        out.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-    return b"".join(out)
-
-
 def encode(seq: int, ts: int, db: int, origin: bytes, argv, flags: int = 0) -> bytes:
-    body = HEADER.pack(0, ts, db, flags, len(origin))[4:] + origin + encode_argv(argv)
-    crc = zlib.crc32(body, zlib.crc32(SEQ.pack(seq)))
-    return struct.pack("<I", crc) + body
+    parts = [BODY_HEAD.pack(ts, db, flags, len(origin)), origin, b"*%d\r\n" % len(argv)]
+    for arg in argv:
+        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    body = b"".join(parts)
+    return CRC.pack(zlib.crc32(body, zlib.crc32(SEQ.pack(seq)))) + body
 
 
 def decode(seq: int, record: bytes, verify: bool = True) -> Event:
