@@ -87,16 +87,17 @@ class Redwood(ServerProcess):
         self.dir = data_dir
         self.extra = list(extra)
         port = port or free_port()
-        argv = [sys.executable, "-m", "server.cli", "serve", "--port", str(port),
-                "--bind", "127.0.0.1", "--dir", data_dir, *self.extra]
-        super().__init__(argv, port, os.path.join(data_dir, "..", f"redwood-{port}.log"))
+        self.base_argv = [sys.executable, "-m", "server.cli", "serve", "--port", str(port),
+                          "--bind", "127.0.0.1", "--dir", data_dir]
+        super().__init__(self.base_argv + self.extra, port,
+                         os.path.join(data_dir, "..", f"redwood-{port}.log"))
 
     def restart(self, *extra):
-        """Start again on the same data directory (after kill or stop)."""
+        """Start again on the same data directory (after kill or stop), with other options if given."""
         if self.alive:
             self.stop()
         if extra:
-            self.argv = self.argv[:9] + list(extra)
+            self.argv = self.base_argv + list(extra)
         return self.start()
 
 
