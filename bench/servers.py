@@ -2,33 +2,12 @@
 each owned by the benchmark and stopped by its PID."""
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 
 import redis
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    raise TimeoutError(f"nothing listening on {port} after {timeout}s")
+from tests.servers import ROOT, free_port, wait_for_port   # `make bench` installs the test extras
 
 
 def require(tool: str) -> str:

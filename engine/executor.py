@@ -7,7 +7,7 @@ from engine.client import Client
 from engine.errors import RedisError
 from engine.registry import COMMANDS, lookup
 
-log = logging.getLogger("redwood.replay")
+log = logging.getLogger("redwood.executor")
 
 
 def execute(client: Client, argv: list):
@@ -23,6 +23,9 @@ def execute(client: Client, argv: list):
         return spec.handler(client, argv)
     except RedisError as exc:
         return exc
+    except Exception:           # a handler bug: this reply fails, the connection and server go on
+        log.exception("command %r failed", argv[0][:64])
+        return errors.err("internal error while running the command (see the server log)")
 
 
 class ReplayClient(Client):

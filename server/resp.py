@@ -6,7 +6,7 @@ Requests are parsed the way Redis 7.0 parses them (`processInlineBuffer`,
 - the fast path hands a read to hiredis when it starts at a command boundary
   with `*` and one regex scan finds nothing hiredis would treat differently
   from Redis (an argument that is not a `$` bulk, a negative or long length);
-  the read must then end at a command boundary too;
+  the read must then end at a command boundary too, with one `*` per command;
 - everything else (inline commands, reads that end inside a command, big
   arguments, malformed input) takes the exact Python path, which holds the
   partial command and never buffers a payload larger than the limits allow.
@@ -75,9 +75,10 @@ class RequestParser:
                     if argv:                      # `*0` and `*-1` are no command
                         commands.append(argv)
                 # Only a reader at a command boundary answers `*0` with []: one that is
-                # inside a command takes it in (or fails) and is thrown away below.
+                # inside a command takes it in (or fails) and is thrown away below. One `*`
+                # per command: an array nested in a command (which Redis refuses) has more.
                 reader.feed(b"*0\r\n")
-                if reader.gets() == []:
+                if reader.gets() == [] and data.count(b"*") == len(commands):
                     return commands
             except hiredis.ProtocolError:
                 pass

@@ -20,6 +20,8 @@ MALFORMED = [
     b"PING\r\n*1\r\n$x\r\n",                  # a good command, then garbage in the same read
     b"*1\r\n$4\r\nPING\r\n*1\r\n+x\r\nPING\r\n",
     b"x" * (70 * 1024),                       # an inline request past 64 KB without a newline
+    b"*2\r\n*1\r\n$1\r\na\r\n$1\r\nb\r\n",         # an array nested in a command
+    b"*1\r\n$4\r\nPING\r\n*1\r\n*0\r\n",
 ]
 
 

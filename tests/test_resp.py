@@ -91,6 +91,7 @@ ERRORS = [
     (b"*1\r\n$-1\r\n", "Protocol error: invalid bulk length"),
     (b"*1\r\n$04\r\nPING\r\n", "Protocol error: invalid bulk length"),
     (b"*1\r\n+PING\r\n", "Protocol error: expected '$', got '+'"),
+    (b"*2\r\n*1\r\n$1\r\na\r\n$1\r\nb\r\n", "Protocol error: expected '$', got '*'"),
     (b"*2\r\n$4\r\nECHO\r\n:5\r\n", "Protocol error: expected '$', got ':'"),
     (b'SET a "b\r\n', "Protocol error: unbalanced quotes in request"),
     (b"SET a 'b'c\r\n", "Protocol error: unbalanced quotes in request"),
