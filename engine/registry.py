@@ -89,11 +89,21 @@ def container_docs(name, *, summary, since, complexity="", flags=""):
     spec.flags = frozenset(flags.split())
 
 
+# Specs by the exact spelling clients send (`GET`, `get` …), for the hot path: one dict
+# lookup instead of lower() and the container checks. Only commands without subcommands,
+# and only spellings that name a command, so it stays small.
+_SPELLINGS: dict[bytes, CommandSpec] = {}
+
+
 def lookup(argv) -> CommandSpec:
     """The spec that runs argv, after Redis's checks for unknown commands and arity."""
-    spec = COMMANDS.get(argv[0].lower())
+    spec = _SPELLINGS.get(argv[0])
     if spec is None:
-        raise errors.unknown_command(argv)
+        spec = COMMANDS.get(argv[0].lower())
+        if spec is None:
+            raise errors.unknown_command(argv)
+        if not spec.subcommands and len(_SPELLINGS) < 4096:
+            _SPELLINGS[argv[0]] = spec
     if spec.subcommands and (len(argv) >= 2 or spec.handler is None):
         if len(argv) < 2:
             raise errors.wrong_arity(spec.name)
