@@ -43,13 +43,6 @@ class Database:
                 return None
         return value
 
-    def get_typed(self, key: bytes, kind: type):
-        """The value of key if it is of `kind`, None if absent; WRONGTYPE otherwise."""
-        value = self.get(key)
-        if value is not None and type(value) is not kind:
-            raise errors.WRONGTYPE
-        return value
-
     def get_string(self, key: bytes):
         """The string at key (bytes, or bytearray once modified in place: Redis's "raw"),
         None if absent; WRONGTYPE for another type."""

@@ -27,13 +27,6 @@ def parse_int(raw: bytes, error: errors.RedisError = errors.NOT_INTEGER) -> int:
     return value
 
 
-def parse_nonneg(raw: bytes, error: errors.RedisError) -> int:
-    value = to_int(raw)
-    if value is None or value < 0:
-        raise error
-    return value
-
-
 def parse_db_index(raw: bytes, databases: int) -> int:
     """getIntFromObjectOrReply() then selectDb()'s range check (SELECT, MOVE, COPY … DB)."""
     index = parse_int(raw)
@@ -67,7 +60,3 @@ def parse_float(raw: bytes, error: errors.RedisError = errors.NOT_FLOAT) -> floa
     if value is None:
         raise error
     return value
-
-
-def upper(raw: bytes) -> bytes:
-    return raw.upper()

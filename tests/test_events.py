@@ -21,7 +21,8 @@ def test_round_trip(seq, ts, db, argv, name, addr):
                               events.Origin("client", 42, addr.encode()[:255].decode(errors="replace"),
                                             name.encode()[:255].decode(errors="replace"), "default"),
                               argv)
-    assert events.decode_for_replay(seq, raw) == (ts, db, events.FLAG_MULTI, argv)
+    key = seq.to_bytes(8, "big")
+    assert list(events.replay_stream([(key, raw)])) == [(key, ts, db, argv)]
 
 
 def test_a_flipped_bit_is_detected():
@@ -31,6 +32,8 @@ def test_a_flipped_bit_is_detected():
         bad[i] ^= 0x10
         with pytest.raises(events.CorruptRecord):
             events.decode(7, bytes(bad))
+        with pytest.raises(events.CorruptRecord):     # the start-up path checks as much
+            list(events.replay_stream([((7).to_bytes(8, "big"), memoryview(bytes(bad)))]))
 
 
 def test_a_record_under_the_wrong_seq_is_detected():
