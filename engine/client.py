@@ -19,7 +19,7 @@ class Client:
         "flags", "authenticated", "connection",
     )
 
-    def __init__(self, state, addr: str = "", laddr: str = "", fd: int = -1, store=None):
+    def __init__(self, state, addr: str = "", laddr: str = "", fd: int = -1):
         self.id = next(_ids)
         self.addr, self.laddr, self.fd = addr, laddr, fd
         self.name = b""
@@ -27,7 +27,7 @@ class Client:
         self.state = state
         self.keyspace = state.keyspace
         self.db = self.keyspace.dbs[0]
-        self.store = store if store is not None else state.store
+        self.store = state.store
         self.resp = 2
         self.created = self.last_active = time.time()
         self.last_command = b"NULL"

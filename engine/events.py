@@ -115,8 +115,8 @@ def replay_stream(entries):
         yield key, ts, db, argv
 
 
-def _argv(record, offset: int, seq: int, reader=None) -> list:
-    reader = reader or hiredis.Reader()
+def _argv(record, offset: int, seq: int) -> list:
+    reader = hiredis.Reader()
     reader.feed(record, offset)
     argv = reader.gets()
     if not isinstance(argv, list):

@@ -17,6 +17,7 @@ from functools import lru_cache
 import hiredis
 
 from engine.errors import RedisError
+from engine.parsing import to_int
 from engine.replies import (BigNumber, Double, Map, NoReply, NullArray, Push, RSet,
                             Status, Verbatim)
 
@@ -165,7 +166,7 @@ class RequestParser:
         cr = self._line(buf, pos, "Protocol error: too big mbulk count string")
         if cr is None:
             return None
-        count = _string2ll(buf[pos + 1:cr])
+        count = to_int(buf[pos + 1:cr])
         if count is None or count > INT_MAX:
             raise _Refused("Protocol error: invalid multibulk length")
         if count > 0:
@@ -178,7 +179,7 @@ class RequestParser:
             return None
         if buf[pos] != 36:                                     # '$'
             raise _Refused("Protocol error: expected '$', got '%s'" % chr(buf[pos]))
-        length = _string2ll(buf[pos + 1:cr])
+        length = to_int(buf[pos + 1:cr])
         if length is None or length < 0 or length > self.limits["proto-max-bulk-len"]:
             raise _Refused("Protocol error: invalid bulk length")
         self.bulk = length
@@ -204,19 +205,6 @@ class RequestParser:
 class _Refused(Exception):
     def __init__(self, message: str):
         self.message = message
-
-
-def _string2ll(raw: bytes):
-    """Redis's string2ll: an optional '-', digits, no leading zeros, within int64."""
-    if not raw or len(raw) > 20:
-        return None
-    if raw[0] == 48:                       # '0'
-        return 0 if len(raw) == 1 else None
-    digits = raw[1:] if raw[0] == 45 else raw
-    if not digits.isdigit() or digits[0] == 48:
-        return None
-    value = int(raw)
-    return value if -(1 << 63) <= value < (1 << 63) else None
 
 
 _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}

@@ -144,6 +144,14 @@ def client_getname(client, argv):
     return client.name or None
 
 
+def _client_type(raw: bytes) -> bytes:
+    """A CLIENT LIST / KILL `TYPE` argument, lower-cased; every client here is `normal`."""
+    kind = raw.lower()
+    if kind not in (b"normal", b"master", b"replica", b"slave", b"pubsub"):
+        raise errors.err("Unknown client type '%s'" % raw.decode("utf-8", "replace"))
+    return kind
+
+
 def client_line(client, now: float) -> bytes:
     """One line of CLIENT LIST, with Redis 7.0's fields (buffer figures are ours or 0)."""
     return ("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=0 psub=0 "
@@ -171,10 +179,7 @@ def client_list(client, argv):
     if len(argv) > 2:
         option = argv[2].lower()
         if option == b"type" and len(argv) == 4:
-            kind = argv[3].lower()
-            if kind not in (b"normal", b"master", b"replica", b"slave", b"pubsub"):
-                raise errors.err("Unknown client type '%s'" % argv[3].decode("utf-8", "replace"))
-            if kind != b"normal":
+            if _client_type(argv[3]) != b"normal":
                 clients = []
         elif option == b"id" and len(argv) >= 4:
             ids = set()
@@ -220,10 +225,7 @@ def client_kill(client, argv):
         elif option == b"user":
             tests.append(lambda c, v=value: c.user.encode() == v)
         elif option == b"type":
-            kind = value.lower()
-            if kind not in (b"normal", b"master", b"replica", b"slave", b"pubsub"):
-                raise errors.err("Unknown client type '%s'" % value.decode("utf-8", "replace"))
-            tests.append(lambda c, normal=kind == b"normal": normal)
+            tests.append(lambda c, normal=_client_type(value) == b"normal": normal)
         elif option == b"skipme":
             if value.lower() not in (b"yes", b"no"):
                 raise errors.SYNTAX
