@@ -16,7 +16,7 @@ class Client:
     __slots__ = (
         "id", "addr", "laddr", "fd", "name", "user", "db", "keyspace", "store", "state",
         "origin", "resp", "created", "last_active", "last_command", "close_after_reply",
-        "flags", "authenticated", "connection",
+        "authenticated", "connection", "blocked", "multi", "multi_failed", "in_exec",
     )
 
     def __init__(self, state, addr: str = "", laddr: str = "", fd: int = -1):
@@ -32,10 +32,13 @@ class Client:
         self.created = self.last_active = time.time()
         self.last_command = b"NULL"
         self.close_after_reply = False
-        self.flags = "N"
         self.authenticated = not state.config["requirepass"]
         self.origin = b""
         self.connection = None   # the server's connection object, for CLIENT KILL and QUIT
+        self.blocked = None      # an engine.blocking.Waiter while a blocking command waits
+        self.multi = None        # the queued (spec, argv) of an open MULTI
+        self.multi_failed = False  # a command failed to queue: EXEC will abort
+        self.in_exec = False
         self.update_origin()
 
     def update_origin(self):

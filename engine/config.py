@@ -91,7 +91,23 @@ OPTIONS = {o.name: o for o in [
         "allkeys-lfu", "allkeys-random", "noeviction")),
     Option("pidfile", "", str, mutable=False),
     Option("daemonize", False, _yesno, mutable=False, show=_show_bool),
+    # Where Redis switches an aggregate from its compact encoding (OBJECT ENCODING answers as it would).
+    Option("hash-max-listpack-entries", 128, _int(0, 1 << 63)),
+    Option("hash-max-listpack-value", 64, _int(0, 1 << 63)),
+    Option("set-max-intset-entries", 512, _int(0, 1 << 63)),
+    Option("zset-max-listpack-entries", 128, _int(0, 1 << 63)),
+    Option("zset-max-listpack-value", 64, _int(0, 1 << 63)),
+    Option("list-max-listpack-size", -2, _int(-5, 1 << 31)),
+    Option("list-compress-depth", 0, _int(0, 1 << 31)),
 ]}
+
+# Redis 7 still accepts the pre-7.0 names of the listpack options.
+ALIASES = {name.replace("listpack", "ziplist"): name for name in OPTIONS if "listpack" in name}
+
+
+def _option(name: str):
+    name = name.lower()
+    return OPTIONS.get(ALIASES.get(name, name))
 
 
 class Config:
@@ -108,7 +124,7 @@ class Config:
 
     def load(self, name: str, text: str):
         """Set an option from the command line or the config file (immutable ones too)."""
-        option = OPTIONS.get(name.lower())
+        option = _option(name)
         if option is None:
             raise ValueError(f"unknown option '{name}'")
         self.values[option.name] = option.parse(text)
@@ -126,7 +142,7 @@ class Config:
         """CONFIG SET: all pairs or none, with Redis's error texts."""
         parsed = {}
         for name, text in pairs:
-            option = OPTIONS.get(name.lower())
+            option = _option(name)
             if option is None:
                 raise err(f"Unknown option or number of arguments for CONFIG SET - '{name}'")
             if option.name in parsed:

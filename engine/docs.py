@@ -6,7 +6,9 @@
 the item before it, an UPPER-case word is a token, `name:type` an argument
 (type `string` when omitted; `key` when the name is `key`). A token directly
 followed by an argument is one argument with that token, as Redis documents
-`EX seconds`. The result is the `arguments` array of Redis 7's COMMAND DOCS,
+`EX seconds`; a token leading several arguments (`LIMIT offset count`) or a
+repeated one (`ID id [id ...]`) is a block with that token; `X [X ...]` is X
+repeating (with `multiple_token` when X starts with a token). The result is the `arguments` array of Redis 7's COMMAND DOCS,
 which redis-cli turns into its hints.
 """
 import re
@@ -39,7 +41,9 @@ def _sequence(words, pos):
             closing = "]" if word == "[" else ")"
             if pos >= len(words) or words[pos] != closing:
                 raise ValueError(f"expected {closing!r}")
-            item = _group(alternatives)
+            # `(x)` around a single argument is a block of one, as Redis documents CONFIG GET.
+            single = word == "(" and len(alternatives) == 1 and len(alternatives[0]) == 1
+            item = _block(alternatives[0]) if single else _group(alternatives)
             if word == "[":
                 _flag(item, "optional")
             pos += 1
@@ -53,7 +57,15 @@ def _sequence(words, pos):
         # `key [key ...]` is one argument that repeats, as Redis documents it.
         if items and item.get("flags") == ["multiple", "optional"] and "flags" not in items[-1] \
                 and items[-1]["name"] == item["name"] and items[-1]["type"] == item["type"]:
-            _flag(items[-1], "multiple")
+            last = items[-1]
+            if "token" in last and "token" not in item:     # `ID id [id ...]`: a block with the token
+                token = last.pop("token")
+                _flag(last, "multiple")
+                items[-1] = Map(name=last["name"], type="block", token=token, arguments=[last])
+            else:
+                _flag(last, "multiple")
+                if "token" in last:
+                    _flag(last, "multiple_token")
             continue
         # A token followed by an argument (or a group) becomes that argument with the token.
         if items and items[-1]["type"] == "pure-token" and item["type"] != "pure-token" \
@@ -82,7 +94,12 @@ def _group(alternatives) -> Map:
 
 
 def _block(items) -> Map:
-    return Map(name=items[0]["name"], type="block", arguments=items)
+    first = items[0]
+    if "token" in first and first["type"] != "pure-token" and "flags" not in first:
+        # `LIMIT offset count`: the token belongs to the block, not to its first argument.
+        token = first.pop("token")
+        return Map(name=first["name"], type="block", token=token, arguments=items)
+    return Map(name=first["name"], type="block", arguments=items)
 
 
 def _word(word: str) -> Map:

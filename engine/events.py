@@ -36,6 +36,11 @@ VOCABULARY = frozenset(name.encode() for name in """
     set del getdel append setrange incrby decrby incr decr mset msetnx setnx
     pexpireat persist rename renamenx copy move swapdb flushdb flushall
     setbit bitop bitfield
+    lpush rpush lpushx rpushx lpop rpop lset linsert lrem ltrim lmove
+    hset hsetnx hdel hincrby
+    sadd srem smove sinterstore sunionstore sdiffstore
+    zadd zincrby zrem zremrangebyrank zremrangebyscore zremrangebylex zpopmin zpopmax
+    zrangestore zunionstore zinterstore zdiffstore
 """.split())
 
 

@@ -3,11 +3,16 @@ import logging
 import time
 
 from engine import errors, events
+from engine.blocking import serve_ready
 from engine.client import Client
 from engine.errors import RedisError
 from engine.registry import COMMANDS, lookup
+from engine.replies import QUEUED
 
 log = logging.getLogger("redwood.executor")
+
+# What runs at once inside MULTI instead of being queued.
+TRANSACTION_CONTROL = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
 
 
 def execute(client: Client, argv: list):
@@ -16,16 +21,44 @@ def execute(client: Client, argv: list):
         spec = lookup(argv)
         if not client.authenticated and not spec.no_auth:
             return errors.NOAUTH
-        if spec.write and client.store.failure is not None:
-            return client.store.failure
-        client.keyspace.now = time.time_ns() // 1_000_000
-        client.last_command = spec.name
+        if client.multi is not None and spec.name not in TRANSACTION_CONTROL:
+            return queue(client, spec, argv)
+        reply = run(client, spec, argv)
+    except RedisError as exc:
+        if argv[0].lower() == b"exec":      # a refused EXEC discards the transaction
+            client.multi, client.multi_failed = None, False
+            reason = exc.message[4:] if exc.message.startswith("ERR ") else exc.message
+            return RedisError("EXECABORT Transaction discarded because of: " + reason)
+        if client.multi is not None:
+            client.multi_failed = True      # unknown command or wrong arity: EXEC will abort
+        return exc
+    if client.keyspace.ready:
+        serve_ready(client.keyspace)        # this write may have fed clients blocked on its keys
+    return reply
+
+
+def run(client: Client, spec, argv: list):
+    """Run a looked-up command (directly, or queued by MULTI and run by EXEC)."""
+    if spec.write and client.store.failure is not None:
+        return client.store.failure
+    client.keyspace.now = time.time_ns() // 1_000_000
+    client.last_command = spec.name
+    try:
         return spec.handler(client, argv)
     except RedisError as exc:
         return exc
     except Exception:           # a handler bug: this reply fails, the connection and server go on
         log.exception("command %r failed", argv[0][:64])
         return errors.err("internal error while running the command (see the server log)")
+
+
+def queue(client: Client, spec, argv: list):
+    if "no_multi" in spec.flags:
+        raise errors.err("Command not allowed inside a transaction")
+    if spec.write and client.store.failure is not None:
+        raise client.store.failure
+    client.multi.append((spec, argv))
+    return QUEUED
 
 
 class ReplayClient(Client):

@@ -1,7 +1,7 @@
 """The materialized view: databases of keys, their values and their expiry times.
 
-Values are the view classes: `bytes` for strings (the other types arrive with
-their families). Expiry is lazy on lookup, plus an active cycle that pops due
+Values are the view classes: `bytes` (or `bytearray`) for strings, and one
+class per aggregate family (each defined in its module in `engine/commands/`). Expiry is lazy on lookup, plus an active cycle that pops due
 keys from a heap; every expiry is logged as `DEL key` with origin `expire`, so
 replay and replicas never consult a clock. While replaying (or following a
 primary), keys are never expired here: the log's DEL events do it.
@@ -51,6 +51,13 @@ class Database:
             raise errors.WRONGTYPE
         return value
 
+    def get_typed(self, key: bytes, cls: type):
+        """The value at key if it is a `cls`, None if absent; WRONGTYPE for another type."""
+        value = self.get(key)
+        if value is not None and type(value) is not cls:
+            raise errors.WRONGTYPE
+        return value
+
     def exists(self, key: bytes) -> bool:
         return self.get(key) is not None
 
@@ -60,9 +67,13 @@ class Database:
 
     # -- writes ------------------------------------------------------------
     def set(self, key: bytes, value, keepttl: bool = False):
+        """Store a value (a new aggregate is stored once, then changed in place).
+        A client blocked on this key (BLPOP …) is told it may be served."""
         self.data[key] = value
         if not keepttl and self.expires:
             self.expires.pop(key, None)
+        if self.keyspace.blocked_keys:
+            self.keyspace.signal(self.index, key)
 
     def delete(self, key: bytes) -> bool:
         if self.data.pop(key, None) is None:
@@ -91,6 +102,10 @@ class Database:
             mine, theirs = getattr(self, name), getattr(other, name)
             setattr(self, name, theirs)
             setattr(other, name, mine)
+        keyspace = self.keyspace
+        for index, key in list(keyspace.blocked_keys):   # a swapped-in list may serve a waiter
+            if index in (self.index, other.index) and key in keyspace.dbs[index].data:
+                keyspace.signal(index, key)
 
     # -- expiry ------------------------------------------------------------
     def expire(self, key: bytes):
@@ -139,6 +154,15 @@ class Keyspace:
         self.now = 0            # ms; set by the executor before each command, or from the event in replay
         self.expiring = True    # False while replaying and on replicas: the log's DELs expire keys
         self.log_expired = _ignore_expired
+        # Keys that blocked clients wait on: (db index, key) -> FIFO of waiters (engine.blocking),
+        # and the ones written since they were last looked at.
+        self.blocked_keys: dict[tuple[int, bytes], list] = {}
+        self.ready: dict[tuple[int, bytes], None] = {}
+
+    def signal(self, db_index: int, key: bytes):
+        """Note that a key clients are blocked on may have become servable."""
+        if (db_index, key) in self.blocked_keys:
+            self.ready[(db_index, key)] = None
 
     def clear(self):
         for db in self.dbs:

@@ -37,8 +37,10 @@ def parse_db_index(raw: bytes, databases: int) -> int:
     return index
 
 
-def to_float(raw: bytes) -> float | None:
-    """Redis's strtod-based parsing: inf allowed, nan and surrounding spaces refused."""
+def to_float(raw: bytes, overflow: bool = False) -> float | None:
+    """Redis's strtod-based parsing: inf allowed, nan and surrounding spaces refused.
+    A finite number too big for a double is refused too, or inf with `overflow`
+    (where Redis parses a long double, whose range holds it)."""
     if not raw or _FLOAT_JUNK.search(raw):
         return None
     try:
@@ -50,7 +52,7 @@ def to_float(raw: bytes) -> float | None:
             return None
     if math.isnan(value):
         return None
-    if math.isinf(value) and raw.lstrip(b"+-").lower() not in (b"inf", b"infinity"):
+    if math.isinf(value) and not overflow and raw.lstrip(b"+-").lower() not in (b"inf", b"infinity"):
         return None   # strtod overflow (ERANGE) is an error, a literal inf is not
     return value
 

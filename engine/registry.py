@@ -60,7 +60,7 @@ def command(name, arity, flags="", keys=(0, 0, 0), *, group, summary, since="1.0
             first_key=keys[0], last_key=keys[1], step=keys[2],
             group=group, summary=summary, since=since, complexity=complexity,
             syntax=syntax, acl=frozenset(acl.split()), doc_flags=frozenset(doc_flags.split()),
-            write="write" in flagset, readonly="readonly" in flagset, no_auth="no-auth" in flagset,
+            write="write" in flagset, readonly="readonly" in flagset, no_auth="no_auth" in flagset,
         )
         if "|" in name:
             parent, sub = name.split("|", 1)
@@ -82,10 +82,10 @@ def _container(name: str, group: str) -> CommandSpec:
     return spec
 
 
-def container_docs(name, *, summary, since, complexity="", flags=""):
+def container_docs(name, *, group, summary, since, complexity="", flags=""):
     """Set the docs of a container command (`CONFIG`, `CLIENT` …) whose subcommands carry handlers."""
-    spec = _container(name, "")
-    spec.summary, spec.since, spec.complexity = summary, since, complexity
+    spec = _container(name, group)
+    spec.group, spec.summary, spec.since, spec.complexity = group, summary, since, complexity
     spec.flags = frozenset(flags.split())
 
 

@@ -132,14 +132,15 @@ async def _sample_stats(state):
 
 
 async def _close_idle_clients(state):
-    """Redis's `timeout`: clients idle for longer are disconnected (0 disables it)."""
+    """Redis's `timeout`: clients idle for longer are disconnected (0 disables it);
+    a blocked client is waiting, not idle."""
     while True:
         await anyio.sleep(1)
         timeout = state.config["timeout"]
         if timeout:
             deadline = time.time() - timeout
             for client in list(state.clients.values()):
-                if client.last_active < deadline:
+                if client.last_active < deadline and client.blocked is None:
                     client.connection.close()
 
 

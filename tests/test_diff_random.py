@@ -61,16 +61,34 @@ COMMANDS = st.one_of(
 
 
 def dump(client) -> list:
-    """Every key of every db with its type, value and expiry time, as raw reply bytes."""
+    """Every key of every db with its type, contents and expiry time, as raw reply bytes
+    (contents whose order is Redis's hash-table order are sorted)."""
     state = []
     for db in range(16):
         client.call("SELECT", db)
         keys = client.call("KEYS", "*")
         for key in sorted(_bulks(keys)):
-            state.append((db, key, client.call("TYPE", key), client.call("GET", key),
-                          client.call("PEXPIRETIME", key)))
+            kind = client.call("TYPE", key)
+            state.append((db, key, kind, contents(client, key, kind), client.call("PEXPIRETIME", key)))
     client.call("SELECT", 0)
     return state
+
+
+def contents(client, key, kind: bytes):
+    """A key's whole value, in a form that compares equal when the values are equal."""
+    if kind == b"+list\r\n":
+        return client.call("LRANGE", key, "0", "-1")
+    if kind == b"+hash\r\n":
+        return sorted(_pairs(_bulks(client.call("HGETALL", key))))
+    if kind == b"+set\r\n":
+        return sorted(_bulks(client.call("SMEMBERS", key)))
+    if kind == b"+zset\r\n":
+        return client.call("ZRANGE", key, "0", "-1", "WITHSCORES")
+    return client.call("GET", key)
+
+
+def _pairs(items: list) -> list:
+    return list(zip(items[::2], items[1::2]))
 
 
 def _bulks(raw: bytes) -> list[bytes]:

@@ -174,7 +174,7 @@ def _in_bits(value: bytes, first: int, last: int, bit: int):
 
 @command("bitop", -4, "write denyoom", keys=(2, -1, 1), group="bitmap",
          summary="Perform bitwise operations between strings", since="2.6.0", complexity="O(N)",
-         syntax="operation destkey key ...")
+         syntax="operation destkey:key key [key ...]")
 def bitop(client, argv):
     op = cstr(argv[1]).upper()
     if op not in (b"AND", b"OR", b"XOR", b"NOT"):
@@ -294,9 +294,9 @@ def _bitfield(client, argv, readonly_command: bool):
 @command("bitfield", -2, "write denyoom", keys=(1, 1, 1), group="bitmap",
          summary="Perform arbitrary bitfield integer operations on strings", since="3.2.0",
          complexity="O(1) for each subcommand specified",
-         syntax="key [(GET encoding offset:integer) | ([OVERFLOW (WRAP | SAT | FAIL)] "
+         syntax="key [((GET encoding offset:integer) | ([OVERFLOW (WRAP | SAT | FAIL)] "
                 "((SET encoding offset:integer value:integer) | "
-                "(INCRBY encoding offset:integer increment:integer))) ...]")
+                "(INCRBY encoding offset:integer increment:integer)))) ...]")
 def bitfield(client, argv):
     return _bitfield(client, argv, False)
 
@@ -304,7 +304,7 @@ def bitfield(client, argv):
 @command("bitfield_ro", -2, "readonly fast", keys=(1, 1, 1), group="bitmap",
          summary="Perform arbitrary bitfield integer operations on strings. "
                  "Read-only variant of BITFIELD", since="6.0.0",
-         complexity="O(1) for each subcommand specified", syntax="key [GET encoding offset:integer ...]")
+         complexity="O(1) for each subcommand specified", syntax="key [(GET encoding offset:integer) [(GET encoding offset:integer) ...]]")
 def bitfield_ro(client, argv):
     return _bitfield(client, argv, True)
 

@@ -29,7 +29,7 @@ def categories(spec) -> list[str]:
     if "blocking" in spec.flags:
         found.add("@blocking")
     found.add("@fast" if "fast" in spec.flags else "@slow")
-    if spec.group in _GROUP_CATEGORY:
+    if spec.group in _GROUP_CATEGORY and spec.handler is not None:   # not for a bare container
         found.add(_GROUP_CATEGORY[spec.group])
     return sorted(found)
 
@@ -53,19 +53,19 @@ def info_entry(spec) -> list:
             [info_entry(sub) for sub in spec.subcommands.values()]]
 
 
-@declare("command", -1, "loading stale", group="server", summary="Get array of Redis command details",
+@declare("command", -1, "loading stale", group="server", acl="connection", summary="Get array of Redis command details",
          since="2.8.13", complexity="O(N) where N is the total number of Redis commands")
 def command_all(client, argv):
     return [info_entry(spec) for spec in COMMANDS.values()]
 
 
-@declare("command|count", 2, "loading stale", group="server",
+@declare("command|count", 2, "loading stale", group="server", acl="connection",
          summary="Get total number of Redis commands", since="2.8.13", complexity="O(1)")
 def command_count(client, argv):
     return len(COMMANDS)
 
 
-@declare("command|info", -2, "loading stale", group="server",
+@declare("command|info", -2, "loading stale", group="server", acl="connection",
          summary="Get array of specific Redis command details, or all when no argument is given",
          since="2.8.13", complexity="O(N) where N is the number of commands to look up",
          syntax="[command-name [command-name ...]]")
@@ -75,7 +75,7 @@ def command_info(client, argv):
     return [info_entry(spec) if spec else None for spec in map(_find, argv[2:])]
 
 
-@declare("command|docs", -2, "loading stale", group="server",
+@declare("command|docs", -2, "loading stale", group="server", acl="connection",
          summary="Get array of specific Redis command documentation", since="7.0.0",
          complexity="O(N) where N is the number of commands to look up",
          syntax="[command-name [command-name ...]]")
@@ -93,7 +93,7 @@ def _find(name: bytes):
     return spec
 
 
-@declare("command|list", -2, "loading stale", group="server",
+@declare("command|list", -2, "loading stale", group="server", acl="connection",
          summary="Get an array of Redis command names", since="7.0.0",
          complexity="O(N) where N is the total number of Redis commands",
          syntax="[FILTERBY (MODULE module-name | ACLCAT category | PATTERN pattern:pattern)]")
@@ -115,10 +115,9 @@ def command_list(client, argv):
     raise errors.SYNTAX
 
 
-@declare("command|getkeys", -4, "loading stale", group="server",
+@declare("command|getkeys", -4, "loading stale", group="server", acl="connection",
          summary="Extract keys given a full Redis command", since="2.8.13",
-         complexity="O(N) where N is the number of arguments to the command",
-         syntax="command arg [arg ...]")
+         complexity="O(N) where N is the number of arguments to the command")
 def command_getkeys(client, argv):
     target = argv[2:]
     spec = _find(target[0])
@@ -134,7 +133,7 @@ def command_getkeys(client, argv):
     return [target[i] for i in spec.key_positions(target) if i < len(target)]
 
 
-@declare("command|help", 2, "loading stale", group="server",
+@declare("command|help", 2, "loading stale", group="server", acl="connection",
          summary="Show helpful text about the different subcommands", since="5.0.0", complexity="O(1)")
 def command_help(client, argv):
     return [Status(line) for line in (

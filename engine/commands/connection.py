@@ -2,9 +2,10 @@
 import time
 
 from engine import errors
-from engine.parsing import parse_db_index, to_int
+from engine.parsing import parse_db_index, parse_int, to_int
 from engine.registry import command, container_docs
-from engine.replies import OK, PONG, Map, Status, Verbatim
+from engine.errors import RedisError
+from engine.replies import NULL_ARRAY, OK, PONG, Map, Status, Verbatim
 
 REDIS_VERSION = "7.0.15"     # the Redis whose behaviour we reproduce; INFO and HELLO report it
 
@@ -14,7 +15,7 @@ NO_PASSWORD = errors.err("AUTH <password> called without any password configured
 WRONGPASS = errors.RedisError("WRONGPASS invalid username-password pair or user is disabled.")
 
 
-@command("ping", -1, "fast sentinel", group="connection", summary="Ping the server",
+@command("ping", -1, "fast", group="connection", summary="Ping the server",
          since="1.0.0", complexity="O(1)", syntax="[message]")
 def ping(client, argv):
     if len(argv) > 2:
@@ -22,7 +23,7 @@ def ping(client, argv):
     return argv[1] if len(argv) == 2 else PONG
 
 
-@command("echo", 2, "fast", group="connection", summary="Echo the given string",
+@command("echo", 2, "fast loading stale", group="connection", summary="Echo the given string",
          since="1.0.0", complexity="O(1)", syntax="message")
 def echo(client, argv):
     return argv[1]
@@ -36,17 +37,18 @@ def select(client, argv):
     return OK
 
 
-@command("quit", -1, "noscript loading stale fast no-auth allow-busy", group="connection",
+@command("quit", -1, "noscript loading stale fast no_auth allow_busy", group="connection",
          summary="Close the connection", since="1.0.0", complexity="O(1)")
 def quit(client, argv):
     client.close_after_reply = True
     return OK
 
 
-@command("reset", 1, "noscript loading stale fast no-auth allow-busy", group="connection",
+@command("reset", 1, "noscript loading stale fast no_auth allow_busy", group="connection",
          summary="Reset the connection", since="6.2.0", complexity="O(1)")
 def reset(client, argv):
     client.select(0)
+    client.multi, client.multi_failed = None, False
     client.resp = 2
     client.authenticated = not client.state.config["requirepass"]
     return Status("RESET")
@@ -59,7 +61,7 @@ def _check_password(client, user: bytes, password: bytes):
     client.authenticated = True
 
 
-@command("auth", -2, "noscript loading stale fast no-auth allow-busy", group="connection",
+@command("auth", -2, "noscript loading stale fast no_auth allow_busy", group="connection",
          summary="Authenticate to the server", since="1.0.0",
          complexity="O(N) where N is the number of passwords defined for the user",
          syntax="[username] password")
@@ -73,7 +75,7 @@ def auth(client, argv):
     return OK
 
 
-@command("hello", -1, "noscript loading stale fast no-auth allow-busy", group="connection",
+@command("hello", -1, "noscript loading stale fast no_auth allow_busy", group="connection",
          summary="Handshake with Redis", since="6.0.0", complexity="O(1)",
          syntax="[protover:integer [AUTH username password] [SETNAME clientname]]")
 def hello(client, argv):
@@ -113,7 +115,7 @@ def hello(client, argv):
 
 
 # -- CLIENT ------------------------------------------------------------------------
-container_docs("client", summary="A container for client connection commands", since="2.4.0",
+container_docs("client", group="connection", summary="A container for client connection commands", since="2.4.0",
                complexity="Depends on subcommand.")
 
 
@@ -154,12 +156,14 @@ def _client_type(raw: bytes) -> bytes:
 
 def client_line(client, now: float) -> bytes:
     """One line of CLIENT LIST, with Redis 7.0's fields (buffer figures are ours or 0)."""
+    flags = ("x" if client.multi is not None else "") + ("b" if client.blocked is not None else "")
     return ("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=0 psub=0 "
-            "ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 "
+            "ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 "
             "omem=0 tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=%d" % (
                 client.id, client.addr, client.laddr, client.fd,
                 client.name.decode("utf-8", "replace"), now - client.created,
-                now - client.last_active, client.flags, client.db.index, client.last_command,
+                now - client.last_active, flags or "N", client.db.index,
+                -1 if client.multi is None else len(client.multi), client.last_command,
                 client.user, client.resp)).encode()
 
 
@@ -173,7 +177,7 @@ def client_info(client, argv):
 @command("client|list", -2, "admin noscript loading stale", group="connection",
          summary="Get the list of client connections", since="2.4.0",
          complexity="O(N) where N is the number of client connections",
-         syntax="[TYPE (NORMAL | MASTER | REPLICA | PUBSUB)] [ID client-id:integer ...]")
+         syntax="[TYPE (NORMAL | MASTER | REPLICA | PUBSUB)] [ID client-id:integer [client-id:integer ...]]")
 def client_list(client, argv):
     clients = list(client.state.clients.values())
     if len(argv) > 2:
@@ -198,8 +202,8 @@ def client_list(client, argv):
 @command("client|kill", -3, "admin noscript loading stale", group="connection",
          summary="Kill the connection of a client", since="2.4.0",
          complexity="O(N) where N is the number of client connections",
-         syntax="ip-port | ([ID client-id:integer] [TYPE (NORMAL | MASTER | SLAVE | REPLICA | PUBSUB)] "
-                "[USER username] [ADDR ip-port] [LADDR ip-port] [SKIPME (YES | NO)]) ...")
+         syntax="ip-port | ([ID client-id:integer] | [TYPE (NORMAL | MASTER | SLAVE | REPLICA | PUBSUB)] | "
+                "[USER username] | [ADDR ip-port] | [LADDR ip-port] | [SKIPME yes/no]) ...")
 def client_kill(client, argv):
     clients = client.state.clients.values()
     if len(argv) == 3:                      # the old form: CLIENT KILL addr
@@ -244,3 +248,24 @@ def _kill(client, victims):
             client.close_after_reply = True   # killing ourselves: the reply still goes out
         elif victim.connection is not None:
             victim.connection.close()
+
+
+UNBLOCKED = RedisError("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+
+
+@command("client|unblock", -3, "admin noscript loading stale", group="connection",
+         summary="Unblock a client blocked in a blocking command from a different connection",
+         since="5.0.0", complexity="O(log N) where N is the number of client connections",
+         syntax="client-id:integer [TIMEOUT | ERROR]")
+def client_unblock(client, argv):
+    if len(argv) > 4:
+        raise errors.err("unknown subcommand or wrong number of arguments for '%s'. Try CLIENT HELP."
+                         % argv[1].decode("utf-8", "replace")[:128])
+    target = client.state.clients.get(parse_int(argv[2]))
+    reason = argv[3].lower() if len(argv) > 3 else b"timeout"
+    if reason not in (b"timeout", b"error"):
+        raise errors.err("CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+    if target is None or target.blocked is None:
+        return 0
+    target.connection.unblocked(NULL_ARRAY if reason == b"timeout" else UNBLOCKED)
+    return 1

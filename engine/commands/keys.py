@@ -186,7 +186,7 @@ def move(client, argv):
     return 1
 
 
-@command("swapdb", 3, "write fast", group="generic", acl="keyspace dangerous",
+@command("swapdb", 3, "write fast", group="server", acl="keyspace dangerous",
          summary="Swaps two Redis databases", since="4.0.0",
          complexity="O(N) where N is the count of clients watching or blocking on keys from both databases.",
          syntax="index1:integer index2:integer")
@@ -305,7 +305,7 @@ def flushall(client, argv):
 
 
 # -- OBJECT -----------------------------------------------------------------------------
-container_docs("object", summary="A container for object introspection commands", since="2.2.3",
+container_docs("object", group="generic", summary="A container for object introspection commands", since="2.2.3",
                complexity="Depends on subcommand.")
 
 SHARED_REFCOUNT = 2147483647   # OBJ_SHARED_REFCOUNT: Redis shares the integers 0..9999

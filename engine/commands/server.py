@@ -33,7 +33,8 @@ def _server(state, now):
 
 def _clients(state, now):
     return [("connected_clients", len(state.clients)), ("cluster_connections", 0),
-            ("maxclients", state.config["maxclients"]), ("blocked_clients", 0),
+            ("maxclients", state.config["maxclients"]),
+            ("blocked_clients", sum(1 for c in state.clients.values() if c.blocked is not None)),
             ("tracking_clients", 0)]
 
 
@@ -131,7 +132,7 @@ def info_text(state, names) -> bytes:
     return "\r\n".join(out).encode()
 
 
-@command("info", -1, "loading stale sentinel", group="server", acl="dangerous",
+@command("info", -1, "loading stale", group="server", acl="dangerous",
          summary="Get information and statistics about the server", since="1.0.0", complexity="O(1)",
          syntax="[section [section ...]]")
 def info(client, argv):
@@ -144,14 +145,14 @@ def info(client, argv):
 
 
 # -- CONFIG ---------------------------------------------------------------------------
-container_docs("config", summary="A container for server configuration commands", since="2.0.0",
+container_docs("config", group="server", summary="A container for server configuration commands", since="2.0.0",
                complexity="Depends on subcommand.")
 
 
 @command("config|get", -3, "admin noscript loading stale", group="server",
          summary="Get the values of configuration parameters", since="2.0.0",
          complexity="O(N) when N is the number of configuration parameters provided",
-         syntax="parameter [parameter ...]")
+         syntax="(parameter) [(parameter) ...]")
 def config_get(client, argv):
     patterns = [arg.decode("utf-8", "replace") for arg in argv[2:]]
     return Map({name.encode(): value.encode() for name, value in client.state.config.get(patterns)})
@@ -206,7 +207,7 @@ def lastsave(client, argv):
     return int(client.store.last_commit_time)
 
 
-@command("save", 1, "admin noscript", group="server",
+@command("save", 1, "admin noscript no_async_loading no_multi", group="server",
          summary="Synchronously save the dataset to disk", since="1.0.0",
          complexity="O(N) where N is the total number of keys in all databases")
 def save(client, argv):
@@ -219,7 +220,7 @@ def save(client, argv):
     return OK
 
 
-@command("shutdown", -1, "admin noscript loading stale no-multi sentinel allow-busy", group="server",
+@command("shutdown", -1, "admin noscript loading stale no_multi allow_busy", group="server",
          summary="Synchronously save the dataset to disk and then shut down the server", since="1.0.0",
          complexity="O(N) when saving, where N is the total number of keys in all databases when "
                     "saving data, otherwise O(1)",

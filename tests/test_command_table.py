@@ -1,0 +1,57 @@
+"""The command table describes every command as Redis 7.0 does: COMMAND INFO's arity, flags,
+key positions and ACL categories, and COMMAND DOCS's since, group and argument shape."""
+import hiredis
+import pytest
+
+from engine import commands  # noqa: F401  (registers every family)
+from engine.registry import COMMANDS
+
+
+def _declared():
+    names = []
+    for spec in COMMANDS.values():
+        names.append(spec.name)
+        names.extend(sub.name for sub in spec.subcommands.values())
+    return sorted(names)
+
+
+def _call(server, *argv):
+    raw = server.raw()
+    raw.call("HELLO", "3")
+    reader = hiredis.Reader()
+    reader.feed(raw.call(*argv))
+    raw.close()
+    return reader.gets()
+
+
+def _info(server, name: str):
+    container, _, sub = name.partition("|")
+    [entry] = _call(server, "COMMAND", "INFO", container)
+    if sub:
+        [entry] = [e for e in entry[9] if e[0] == name.encode()]
+    name, arity, flags, first, last, step, acl = entry[:7]
+    return name, arity, sorted(flags), first, last, step, sorted(acl)
+
+
+def _shape(arguments) -> list:
+    """An argument tree without names: type, token, flags and nesting (what hints are made of)."""
+    return [(a.get(b"type"), a.get(b"token"), sorted(a.get(b"flags", [])), _shape(a.get(b"arguments", [])))
+            for a in arguments]
+
+
+def _docs(server, name: str):
+    container, _, sub = name.partition("|")
+    docs = _call(server, "COMMAND", "DOCS", container)[container.encode()]
+    if sub:
+        docs = docs[b"subcommands"][name.encode()]
+    return docs
+
+
+@pytest.mark.parametrize("name", _declared())
+def test_command_info_and_docs_match_redis(real_redis, shared_redwood, name):
+    if not _call(real_redis, "COMMAND", "INFO", name.partition("|")[0])[0]:
+        pytest.skip(f"{name} is ours only")
+    assert _info(shared_redwood, name) == _info(real_redis, name)
+    ours, theirs = _docs(shared_redwood, name), _docs(real_redis, name)
+    assert ours[b"summary"] and ours[b"since"] == theirs[b"since"] and ours[b"group"] == theirs[b"group"]
+    assert _shape(ours.get(b"arguments", [])) == _shape(theirs.get(b"arguments", []))
