@@ -46,13 +46,13 @@ def parse_timeout(raw: bytes) -> int:
     return math.ceil(ms)
 
 
-def block(client, keys, timeout_ms: int, serve):
+def block(client, keys, timeout_ms: int, serve, cannot_wait=NULL_ARRAY):
     """Make client wait on keys; returns the reply the handler should return now.
 
     Inside a transaction (or wherever a client cannot wait) a blocking command
-    answers at once as if it had timed out, as in Redis."""
+    answers `cannot_wait` at once, as Redis does."""
     if client.connection is None or client.in_exec:
-        return NULL_ARRAY
+        return cannot_wait
     waiter = client.blocked = Waiter(client, list(dict.fromkeys(keys)), timeout_ms, serve)
     blocked_keys, index = client.keyspace.blocked_keys, client.db.index
     for key in waiter.keys:

@@ -46,6 +46,8 @@ def to_float(raw: bytes, overflow: bool = False) -> float | None:
     try:
         value = float(raw)
     except ValueError:
+        if raw.lstrip(b"+-")[:2].lower() != b"0x":
+            return None
         try:
             value = float.fromhex(raw.decode("ascii"))   # strtod accepts hex floats
         except (ValueError, UnicodeDecodeError):

@@ -1,0 +1,93 @@
+"""The blocking pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP.
+
+Each one is its plain form (lists.pop, lists.move, zsets.pop …) when there is
+something to take, and otherwise waits (engine.blocking.block) with a `serve`
+function that takes from the key that became ready. What is logged is always
+the plain form (LPOP, LMOVE, ZPOPMIN …), written by the functions underneath.
+A timeout answers a null array, as Redis does for all of them.
+"""
+from engine.blocking import block, parse_timeout
+from engine.commands import lists
+from engine.commands.lists import ListValue, parse_mpop, parse_where
+from engine.registry import command
+
+
+def _holds(client, key, cls) -> bool:
+    """A ready key serves a waiter only when it holds the type the waiter pops (in Redis
+    7.0 a waiter stays blocked when the key became another type)."""
+    return type(client.db.get(key)) is cls
+
+
+# -- lists ----------------------------------------------------------------------------
+def _blocking_pop(client, argv, left: bool):
+    timeout = parse_timeout(argv[-1])
+    keys, db = argv[1:-1], client.db
+    for key in keys:
+        if db.get_typed(key, ListValue) is not None:
+            return [key, lists.pop(client, key, left)]
+
+    def serve(key):
+        return [key, lists.pop(client, key, left)] if _holds(client, key, ListValue) else None
+
+    return block(client, keys, timeout, serve)
+
+
+@command("blpop", -3, "write blocking noscript", keys=(1, -2, 1), group="list",
+         summary="Remove and get the first element in a list, or block until one is available",
+         since="2.0.0", complexity="O(N) where N is the number of provided keys.",
+         syntax="key [key ...] timeout:double")
+def blpop(client, argv):
+    return _blocking_pop(client, argv, left=True)
+
+
+@command("brpop", -3, "write blocking noscript", keys=(1, -2, 1), group="list",
+         summary="Remove and get the last element in a list, or block until one is available",
+         since="2.0.0", complexity="O(N) where N is the number of provided keys.",
+         syntax="key [key ...] timeout:double")
+def brpop(client, argv):
+    return _blocking_pop(client, argv, left=False)
+
+
+def _blocking_move(client, src, dst, wherefrom: bool, whereto: bool, raw_timeout: bytes):
+    timeout = parse_timeout(raw_timeout)
+    if client.db.get_typed(src, ListValue) is not None:
+        return lists.move(client, src, dst, wherefrom, whereto)
+
+    def serve(key):   # a destination of another type is the waiter's WRONGTYPE, as in Redis
+        return lists.move(client, src, dst, wherefrom, whereto) if _holds(client, key, ListValue) else None
+
+    return block(client, [src], timeout, serve, cannot_wait=None)
+
+
+@command("blmove", 6, "write denyoom blocking noscript", keys=(1, 2, 1), group="list",
+         summary="Pop an element from a list, push it to another list and return it; or block until one "
+                 "is available", since="6.2.0", complexity="O(1)",
+         syntax="source:key destination:key (LEFT | RIGHT) (LEFT | RIGHT) timeout:double")
+def blmove(client, argv):
+    wherefrom, whereto = parse_where(argv[3]), parse_where(argv[4])
+    return _blocking_move(client, argv[1], argv[2], wherefrom, whereto, argv[5])
+
+
+@command("brpoplpush", 4, "write denyoom blocking noscript", keys=(1, 2, 1), group="list",
+         summary="Pop an element from a list, push it to another list and return it; or block until one "
+                 "is available", since="2.2.0", complexity="O(1)",
+         syntax="source:key destination:key timeout:double", doc_flags="deprecated")
+def brpoplpush(client, argv):
+    return _blocking_move(client, argv[1], argv[2], False, True, argv[3])
+
+
+@command("blmpop", -5, "write blocking movablekeys", group="list",
+         summary="Pop elements from a list, or block until one is available", since="7.0.0",
+         complexity="O(N+M) where N is the number of provided keys and M is the number of elements returned.",
+         syntax="timeout:double numkeys:integer key [key ...] (LEFT | RIGHT) [COUNT count:integer]")
+def blmpop(client, argv):
+    keys, left, count = parse_mpop(argv, 2)
+    timeout = parse_timeout(argv[1])
+    reply = lists.mpop(client, keys, left, count)
+    if reply is not None:
+        return reply
+
+    def serve(key):
+        return lists.mpop_from(client, key, left, count) if _holds(client, key, ListValue) else None
+
+    return block(client, keys, timeout, serve)
