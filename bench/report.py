@@ -35,7 +35,17 @@ def throughput_table(rows: list) -> str:
 
 def memory_table(results: dict) -> str:
     """results: server name -> dict with used_memory before/after, rss delta, fill rate."""
-    rows = [(name, r["before"], r["after"], r["per_key"], r["rss_per_key"], r["fill_rate"])
+    rows = [(name, r["before"], r["after"], r["per_item"], r["rss_per_item"], r["fill_rate"])
             for name, r in results.items()]
     return table(["server", "used_memory before", "after", "bytes/key", "RSS bytes/key", "fill SET/s"],
                  rows)
+
+
+def element_memory_table(rows: list) -> str:
+    """rows: (type, Redis result, Redwood result), each result as memory_table's."""
+    return table(["type", "Redis bytes/elem", "Redwood bytes/elem", "Redwood/Redis",
+                  "Redis RSS/elem", "Redwood RSS/elem", "RSS ratio"],
+                 [(kind, redis["per_item"], ours["per_item"], ratio(ours["per_item"], redis["per_item"]),
+                   redis["rss_per_item"], ours["rss_per_item"],
+                   ratio(ours["rss_per_item"], redis["rss_per_item"]))
+                  for kind, redis, ours in rows])
