@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from engine import errors
+from engine.parsing import to_int
 
 
 @dataclass(slots=True, eq=False)
@@ -30,6 +31,7 @@ class CommandSpec:
     acl: frozenset = frozenset()    # extra ACL categories beyond those implied by flags
     doc_flags: frozenset = frozenset()
     subcommands: dict = field(default_factory=dict)
+    find_keys: Callable | None = None   # argv -> key positions, for `movablekeys` commands
     # Hot-path booleans, derived from flags once.
     write: bool = False
     readonly: bool = False
@@ -40,6 +42,9 @@ class CommandSpec:
         return self.name.split("|")[0] if "|" in self.name else None
 
     def key_positions(self, argv) -> list[int]:
+        """Where argv's keys are (COMMAND GETKEYS); ValueError when argv cannot be read."""
+        if self.find_keys is not None:
+            return self.find_keys(argv)
         if not self.first_key:
             return []
         last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
@@ -50,8 +55,9 @@ COMMANDS: dict[bytes, CommandSpec] = {}
 
 
 def command(name, arity, flags="", keys=(0, 0, 0), *, group, summary, since="1.0.0",
-            complexity="", syntax="", acl="", doc_flags=""):
-    """Declare a command (or `container|sub` subcommand) on its handler."""
+            complexity="", syntax="", acl="", doc_flags="", find_keys=None):
+    """Declare a command (or `container|sub` subcommand) on its handler. `keys` are
+    Redis's (first, last, step); a `movablekeys` command also says how to `find_keys`."""
 
     def register(handler):
         flagset = frozenset(flags.split())
@@ -61,6 +67,7 @@ def command(name, arity, flags="", keys=(0, 0, 0), *, group, summary, since="1.0
             group=group, summary=summary, since=since, complexity=complexity,
             syntax=syntax, acl=frozenset(acl.split()), doc_flags=frozenset(doc_flags.split()),
             write="write" in flagset, readonly="readonly" in flagset, no_auth="no_auth" in flagset,
+            find_keys=find_keys,
         )
         if "|" in name:
             parent, sub = name.split("|", 1)
@@ -72,6 +79,17 @@ def command(name, arity, flags="", keys=(0, 0, 0), *, group, summary, since="1.0
         return handler
 
     return register
+
+
+def numkeys_at(index: int, *fixed: int) -> Callable:
+    """find_keys for keys that follow their count at argv[index] (LMPOP, ZUNIONSTORE …),
+    after the keys at fixed positions (a destination)."""
+    def find(argv) -> list[int]:
+        count = to_int(argv[index]) if index < len(argv) else None
+        if count is None or count < 1 or index + count >= len(argv):
+            raise ValueError("numkeys out of range")
+        return [*fixed, *range(index + 1, index + 1 + count)]
+    return find
 
 
 def _container(name: str, group: str) -> CommandSpec:

@@ -67,6 +67,23 @@ SCENARIOS = {
         (0, "RPUSH w 1", "call"), (2, "SELECT 1", "call"), (2, "BLPOP w 5", "block"), (0, "MOVE w 1", "call"),
         (2, "", "read"), (0, "DBSIZE", "call"),
     ],
+    "sorted-sets": [
+        (1, "BZPOPMIN z 5", "block"), (2, "BZPOPMAX z 5", "block"), (3, "BZMPOP 5 2 y z MAX COUNT 2", "block"),
+        (0, "ZADD z 1 a 2 b 3 c 4 d 5 e 6 f 7 g", "call"), (1, "", "read"), (2, "", "read"), (3, "", "read"),
+        (0, "ZRANGE z 0 -1 WITHSCORES", "call"), (1, "BZPOPMIN nokey z 0", "call"),
+        (1, "BZMPOP 0 1 z MIN COUNT 9", "call"), (1, "BZPOPMAX z 0.01", "call"), (1, "BZMPOP 0.01 1 z MIN", "call"),
+        (0, "SET s x", "call"), (1, "BZPOPMIN s 0", "call"), (1, "BZMPOP 0 1 s MIN", "call"),
+        (1, "BZMPOP 0 1 z FOO", "call"), (1, "BZPOPMIN z -1", "call"), (1, "MULTI", "call"),
+        (1, "BZPOPMIN z 0", "call"), (1, "BZMPOP 0 1 z MAX", "call"), (1, "EXEC", "call"),
+    ],
+    "a-list-waiter-ignores-a-zset": [
+        (1, "BLPOP k 5", "block"), (2, "BZPOPMIN k 5", "block"), (0, "ZADD k 1 a", "call"), (2, "", "read"),
+        (0, "DEL k", "call"), (0, "RPUSH k x", "call"), (1, "", "read"),
+    ],
+    "resp3-sorted-sets": [
+        (1, "HELLO 3", "setup"), (1, "BZPOPMIN z 5", "block"), (0, "ZADD z 1.5 a 2 b", "call"), (1, "", "read"),
+        (1, "BZMPOP 0 1 z MIN", "call"), (1, "BZPOPMAX z 0.01", "call"),
+    ],
     "timeouts": [
         (1, "BLPOP k 0.05", "call"), (1, "BRPOP k 0.01", "call"), (1, "BLMOVE a b LEFT LEFT 0.01", "call"),
         (1, "BRPOPLPUSH a b 0.01", "call"), (1, "BLMPOP 0.01 2 a b LEFT", "call"),

@@ -66,7 +66,11 @@ CASES = {
         "FOO", "FOO bar baz", ("FOO", "a\r\nb"), "COMMAND FOO", "COMMAND GETKEYS set a b",
         "COMMAND GETKEYS mset a 1 b 2", "COMMAND GETKEYS get", "COMMAND GETKEYS nosuch x y",
         "COMMAND GETKEYS ping x", "COMMAND INFO nosuchcommand", "COMMAND LIST FILTERBY FOO x",
-        "COMMAND GETKEYS copy a b DB 1", ("x" * 200, "y" * 200),
+        "COMMAND GETKEYS copy a b DB 1", "COMMAND GETKEYS lmpop 2 a b LEFT", "COMMAND GETKEYS lmpop 5 a b LEFT",
+        "COMMAND GETKEYS sort k store d by x get y", "COMMAND GETKEYS sort_ro k", "COMMAND GETKEYS sintercard 2 a b",
+        "COMMAND GETKEYS blmpop 0 2 a b left", "COMMAND GETKEYS sort k limit 0 1 store",
+        "COMMAND GETKEYS zunionstore d 2 a b", "COMMAND GETKEYS zunionstore d 5 a b", "COMMAND GETKEYS zinter 2 a b",
+        "COMMAND GETKEYS zmpop 1 a MIN", "COMMAND GETKEYS bzmpop 0 1 a MIN", "COMMAND GETKEYS zintercard 1 a", ("x" * 200, "y" * 200),
     ],
 }
 

@@ -7,9 +7,11 @@ the plain form (LPOP, LMOVE, ZPOPMIN …), written by the functions underneath.
 A timeout answers a null array, as Redis does for all of them.
 """
 from engine.blocking import block, parse_timeout
-from engine.commands import lists
+from engine.commands import lists, zsets
 from engine.commands.lists import ListValue, parse_mpop, parse_where
-from engine.registry import command
+from engine.commands.zsets import ZSet
+from engine.registry import command, numkeys_at
+from engine.replies import Double
 
 
 def _holds(client, key, cls) -> bool:
@@ -77,6 +79,7 @@ def brpoplpush(client, argv):
 
 
 @command("blmpop", -5, "write blocking movablekeys", group="list",
+         find_keys=numkeys_at(2),
          summary="Pop elements from a list, or block until one is available", since="7.0.0",
          complexity="O(N+M) where N is the number of provided keys and M is the number of elements returned.",
          syntax="timeout:double numkeys:integer key [key ...] (LEFT | RIGHT) [COUNT count:integer]")
@@ -89,5 +92,64 @@ def blmpop(client, argv):
 
     def serve(key):
         return lists.mpop_from(client, key, left, count) if _holds(client, key, ListValue) else None
+
+    return block(client, keys, timeout, serve)
+
+
+# -- sorted sets ------------------------------------------------------------------------
+def _blocking_zpop(client, argv, maximum: bool):
+    timeout = parse_timeout(argv[-1])
+    keys = argv[1:-1]
+    key = zsets.first_zset(client, keys)
+    if key is not None:
+        return _zpop_reply(key, zsets.pop(client, key, maximum, 1))
+
+    def serve(key):
+        return _zpop_reply(key, zsets.pop(client, key, maximum, 1)) if _holds(client, key, ZSet) else None
+
+    return block(client, keys, timeout, serve)
+
+
+def _zpop_reply(key, pairs) -> list:
+    [(member, score)] = pairs
+    return [key, member, Double(score)]
+
+
+@command("bzpopmin", -3, "write noscript blocking fast", keys=(1, -2, 1), group="sorted-set",
+         summary="Remove and return the member with the lowest score from one or more sorted sets, or "
+                 "block until one is available", since="5.0.0",
+         complexity="O(log(N)) with N being the number of elements in the sorted set.",
+         syntax="key [key ...] timeout:double")
+def bzpopmin(client, argv):
+    return _blocking_zpop(client, argv, maximum=False)
+
+
+@command("bzpopmax", -3, "write noscript blocking fast", keys=(1, -2, 1), group="sorted-set",
+         summary="Remove and return the member with the highest score from one or more sorted sets, or "
+                 "block until one is available", since="5.0.0",
+         complexity="O(log(N)) with N being the number of elements in the sorted set.",
+         syntax="key [key ...] timeout:double")
+def bzpopmax(client, argv):
+    return _blocking_zpop(client, argv, maximum=True)
+
+
+@command("bzmpop", -5, "write blocking movablekeys", group="sorted-set",
+         find_keys=numkeys_at(2),
+         summary="Remove and return members with scores in a sorted set or block until one is available",
+         since="7.0.0",
+         complexity="O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of "
+                    "elements in the sorted set, and M being the number of elements popped.",
+         syntax="timeout:double numkeys:integer key [key ...] (MIN | MAX) [COUNT count:integer]")
+def bzmpop(client, argv):
+    keys, maximum, count = zsets.parse_mpop(argv, 2)
+    timeout = parse_timeout(argv[1])
+    key = zsets.first_zset(client, keys)
+    if key is not None:
+        return zsets.mpop_reply(key, zsets.pop(client, key, maximum, count))
+
+    def serve(key):
+        if not _holds(client, key, ZSet):
+            return None
+        return zsets.mpop_reply(key, zsets.pop(client, key, maximum, count))
 
     return block(client, keys, timeout, serve)

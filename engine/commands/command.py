@@ -19,7 +19,9 @@ _GROUP_CATEGORY = {"string": "@string", "bitmap": "@bitmap", "generic": "@keyspa
 
 
 def categories(spec) -> list[str]:
-    found = set("@" + category for category in spec.acl)
+    """A command's ACL categories: its declared ones, those its flags and group imply, minus
+    the declared `-name` exceptions (SORT is generic but not @keyspace)."""
+    found = set("@" + category for category in spec.acl if category[0] != "-")
     if spec.write:
         found.add("@write")
     if spec.readonly:
@@ -31,7 +33,7 @@ def categories(spec) -> list[str]:
     found.add("@fast" if "fast" in spec.flags else "@slow")
     if spec.group in _GROUP_CATEGORY and spec.handler is not None:   # not for a bare container
         found.add(_GROUP_CATEGORY[spec.group])
-    return sorted(found)
+    return sorted(found - {"@" + category[1:] for category in spec.acl if category[0] == "-"})
 
 
 def _key_specs(spec) -> list:
@@ -126,11 +128,15 @@ def command_getkeys(client, argv):
             spec = lookup(target)
         except errors.RedisError:
             raise errors.err("Invalid command specified") from None
-    if not spec.first_key:
+    if not spec.first_key and spec.find_keys is None:
         raise errors.err("The command has no key arguments")
     if (spec.arity > 0 and spec.arity != len(target)) or len(target) < -spec.arity:
         raise errors.err("Invalid number of arguments specified for command")
-    return [target[i] for i in spec.key_positions(target) if i < len(target)]
+    try:
+        positions = spec.key_positions(target)
+    except ValueError:
+        raise errors.err("Invalid arguments specified for command") from None
+    return [target[i] for i in positions if i < len(target)]
 
 
 @declare("command|help", 2, "loading stale", group="server", acl="connection",

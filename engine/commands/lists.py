@@ -15,7 +15,7 @@ from engine import errors
 from engine.commands.keys import register_type
 from engine.commands.strings import cstr
 from engine.parsing import INT64_MAX, INT64_MIN, parse_int, to_int
-from engine.registry import command
+from engine.registry import command, numkeys_at
 from engine.replies import NULL_ARRAY, OK
 
 
@@ -228,6 +228,7 @@ def rpoplpush(client, argv):
 
 
 @command("lmpop", -4, "write movablekeys", group="list",
+         find_keys=numkeys_at(1),
          summary="Pop elements from a list", since="7.0.0",
          complexity="O(N+M) where N is the number of provided keys and M is the number of elements returned.",
          syntax="numkeys:integer key [key ...] (LEFT | RIGHT) [COUNT count:integer]")

@@ -20,7 +20,7 @@ from engine import errors, glob
 from engine.commands.keys import register_type
 from engine.commands.strings import cstr
 from engine.parsing import INT64_MIN, to_int
-from engine.registry import command
+from engine.registry import command, numkeys_at
 from engine.replies import RSet
 from engine.scan import CURSORS, parse_cursor, parse_options
 
@@ -406,6 +406,7 @@ def sinter(client, argv):
 
 
 @command("sintercard", -3, "readonly movablekeys", group="set",
+         find_keys=numkeys_at(1),
          summary="Intersect multiple sets and return the cardinality of the result", since="7.0.0",
          complexity="O(N*M) worst case where N is the cardinality of the smallest set and M is the "
                     "number of sets.",
