@@ -8,8 +8,9 @@ the item before it, an UPPER-case word is a token, `name:type` an argument
 followed by an argument is one argument with that token, as Redis documents
 `EX seconds`; a token leading several arguments (`LIMIT offset count`) or a
 repeated one (`ID id [id ...]`) is a block with that token; `X [X ...]` is X
-repeating (with `multiple_token` when X starts with a token). The result is the `arguments` array of Redis 7's COMMAND DOCS,
-which redis-cli turns into its hints.
+repeating (with `multiple_token` when X starts with a token), and `(x)` around
+a single argument is a block of one. The result is the `arguments` array of
+Redis 7's COMMAND DOCS, which redis-cli turns into its hints.
 """
 import re
 from functools import lru_cache

@@ -1,9 +1,10 @@
 """The materialized view: databases of keys, their values and their expiry times.
 
 Values are the view classes: `bytes` (or `bytearray`) for strings, and one
-class per aggregate family (each defined in its module in `engine/commands/`). Expiry is lazy on lookup, plus an active cycle that pops due
-keys from a heap; every expiry is logged as `DEL key` with origin `expire`, so
-replay and replicas never consult a clock. While replaying (or following a
+class per aggregate family (each defined in its module in `engine/commands/`).
+Expiry is lazy on lookup, plus an active cycle that pops due keys from a heap;
+every expiry is logged as `DEL key` with origin `expire`, so replay and
+replicas never consult a clock. While replaying (or following a
 primary), keys are never expired here: the log's DEL events do it.
 """
 import heapq

@@ -41,6 +41,19 @@ class Double(float):
     __slots__ = ()
 
 
+def format_double(value: float) -> bytes:
+    """Redis 7.0's d2string(): integral values below 2**52 as integers, else %.17g."""
+    if value != value:
+        return b"nan"
+    if value in (float("inf"), float("-inf")):
+        return b"inf" if value > 0 else b"-inf"
+    if value == 0:
+        return b"-0" if str(value).startswith("-") else b"0"
+    if -4503599627370495 < value < 4503599627370496 and value == int(value):
+        return b"%d" % int(value)
+    return b"%.17g" % value
+
+
 class Map(dict):
     """RESP3 map; RESP2 flattens it into an array of key, value, key, value."""
     __slots__ = ()

@@ -18,7 +18,7 @@ import hiredis
 
 from engine.errors import RedisError
 from engine.parsing import to_int
-from engine.replies import (BigNumber, Double, Map, NoReply, NullArray, Push, RSet,
+from engine.replies import (BigNumber, Double, Map, NoReply, NullArray, Push, RSet, format_double,
                             Status, Verbatim)
 
 INLINE_MAX = 64 * 1024          # PROTO_INLINE_MAX_SIZE
@@ -273,6 +273,9 @@ OK_BYTES = b"+OK\r\n"
 _NULL2, _NULL3 = b"$-1\r\n", b"_\r\n"
 
 
+_BULK_HEADS = [b"$%d\r\n" % n for n in range(1024)]   # formatting them costs more than the rest
+
+
 def encode(value, resp3: bool = False) -> bytes:
     """One reply value as RESP2 (or RESP3) bytes."""
     kind = value.__class__
@@ -299,8 +302,15 @@ def _encode(value, resp3: bool, out: list):
         out.append(_NULL3 if resp3 else _NULL2)
     elif kind is list or kind is tuple:
         out.append(b"*%d\r\n" % len(value))
+        append = out.append
         for item in value:
-            _encode(item, resp3, out)
+            if item.__class__ is bytes:     # most arrays are of bulk strings (LRANGE, ZRANGE …)
+                n = len(item)
+                append(_BULK_HEADS[n] if n < 1024 else b"$%d\r\n" % n)
+                append(item)
+                append(b"\r\n")
+            else:
+                _encode(item, resp3, out)
     elif kind is Status:
         out.append(b"+%s\r\n" % value.encode())
     elif isinstance(value, RedisError):
@@ -331,16 +341,3 @@ def _encode(value, resp3: bool, out: list):
         out.append(b"(%s\r\n" % text if resp3 else b"$%d\r\n%s\r\n" % (len(text), text))
     else:
         raise TypeError(f"no RESP encoding for {kind.__name__}")
-
-
-def format_double(value: float) -> bytes:
-    """Redis 7.0's d2string(): integral values below 2**52 as integers, else %.17g."""
-    if value != value:
-        return b"nan"
-    if value in (float("inf"), float("-inf")):
-        return b"inf" if value > 0 else b"-inf"
-    if value == 0:
-        return b"-0" if str(value).startswith("-") else b"0"
-    if -4503599627370495 < value < 4503599627370496 and value == int(value):
-        return b"%d" % int(value)
-    return b"%.17g" % value

@@ -6,7 +6,6 @@ state is dumped from both (every db, key, type, value and expiry time) and must
 match; then Redwood rebuilds its views from the log (`DEBUG RELOAD`) and must
 dump the same again: replay equals live.
 """
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -99,15 +99,16 @@ def test_kill_9_under_load_keeps_every_acknowledged_aggregate_write(redwood_serv
         assert client.hmget(f"hash:{c}", [f"f{i}" for i in range(n)]) == [b"%d" % i for i in range(n)]
         assert all(client.smismember(f"set:{c}", list(range(n))))
         assert client.zrange(f"zset:{c}", 0, n - 1, withscores=True) == [(b"m%d" % i, i) for i in range(n)]
-    # Every acknowledged job is either still queued or was taken, never both, never twice.
+    # Every acknowledged job is either still queued or was taken, never both, never twice,
+    # except one: the consumer's last BLPOP may have been committed with its reply lost in
+    # the kill (as with Redis, a pop whose reply is lost takes the element with it).
     queued = client.lrange("jobs", 0, -1)
     taken = set(consumer.taken)
     assert len(taken) == len(consumer.taken)
     assert not taken & set(queued), "an acknowledged BLPOP came back after the restart"
-    for w in writers:
-        for i in range(w.acked):
-            job = b"%d:%d" % (w.conn, i)
-            assert job in taken or job in queued, f"job {job} was lost"
+    missing = [job for w in writers for job in (b"%d:%d" % (w.conn, i) for i in range(w.acked))
+               if job not in taken and job not in queued]
+    assert len(missing) <= 1, f"acknowledged jobs lost: {missing}"
     client.close()
 
 

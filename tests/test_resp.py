@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.errors import RedisError
-from engine.replies import (NULL_ARRAY, OK, BigNumber, Double, Map, Push, RSet, Status,
+from engine.replies import (NULL_ARRAY, OK, BigNumber, Double, Map, Push, RSet, Status, format_double,
                             Verbatim)
-from server.resp import RequestParser, encode, format_double, split_args
+from server.resp import RequestParser, encode, split_args
 
 LIMIT = 512 * 1024 * 1024
 

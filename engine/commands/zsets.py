@@ -1,4 +1,5 @@
-"""Sorted sets: ZADD, ZRANGE and their family (the blocking pops are built on `pop` and `mpop_reply`).
+"""Sorted sets: ZADD, ZRANGE and their family (the blocking pops are built on `pop` and `mpop_reply`;
+ZUNION, ZINTER, ZDIFF and their STORE forms are in `zsetops.py`).
 
 A sorted set is a dict member -> score plus a SortedList of (score, member)
 tuples, which Python orders exactly as Redis's skiplist does: by score, then by
@@ -25,24 +26,22 @@ from sortedcontainers import SortedList
 
 from engine import errors, glob
 from engine.commands.keys import register_type
-from engine.commands.sets import MAX_RANDOM_REPLY, TOO_LARGE, SetValue
+from engine.commands.sets import MAX_RANDOM_REPLY, TOO_LARGE
 from engine.commands.strings import cstr
 from engine.parsing import INT64_MAX, parse_int, to_int
 from engine.registry import command, numkeys_at
-from engine.replies import NULL_ARRAY, Double
+from engine.replies import NULL_ARRAY, Double, format_double
 from engine.scan import CURSORS, parse_cursor, parse_options
 
 NAN_SCORE = errors.err("resulting score is not a number (NaN)")
 NOT_A_FLOAT_RANGE = errors.err("min or max is not a float")
 NOT_A_LEX_RANGE = errors.err("min or max not valid string range item")
-NOT_A_WEIGHT = errors.err("weight value is not a float")
 NOT_POSITIVE = errors.err("value is out of range, must be positive")
 OUT_OF_RANGE = errors.err("value is out of range")
 RANDMEMBER_RANGE = errors.err(
     "value is out of range, value must between -9223372036854775807 and 9223372036854775807")
 BAD_NUMKEYS = errors.err("numkeys should be greater than 0")
 BAD_COUNT = errors.err("count should be greater than 0")
-NEGATIVE_LIMIT = errors.err("LIMIT can't be negative")
 LIMIT_NEEDS_BY = errors.err(
     "syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
 WITHSCORES_BYLEX = errors.err("syntax error, WITHSCORES not supported in combination with BYLEX")
@@ -93,6 +92,10 @@ class ZSet(dict):
 
     def remove_range(self, start: int, stop: int) -> list:
         """Remove the pairs at ranks start .. stop-1; returns them."""
+        if stop - start == 1:             # ZPOPMIN / ZPOPMAX of one: SortedList.pop is cheaper
+            pair = self.order.pop(start)
+            del self[pair[1]]
+            return [pair]
         pairs = self.order[start:stop]
         del self.order[start:stop]
         for _, member in pairs:
@@ -129,7 +132,7 @@ def _limits(client) -> tuple[int, int]:
     return config["zset-max-listpack-entries"], config["zset-max-listpack-value"]
 
 
-def _stored(client, pairs: list) -> ZSet:
+def stored(client, pairs: list) -> ZSet:
     """The set a *STORE builds from distinct (score, member) pairs: listpack when it is small
     enough (zsetConvertToListpackIfNeeded)."""
     entries, value = _limits(client)
@@ -149,6 +152,9 @@ _SPACES = b" \t\n\v\f\r"
 def _strtod(text: bytes):
     """glibc strtod over the whole text: (value, erange) or None if it is not all one number.
     `erange` is set for overflow (±inf) and for underflow to zero."""
+    if text.isdigit():                    # the common case: an unsigned integer
+        value = float(text)
+        return value, isinf(value)
     if _DECIMAL.fullmatch(text):
         value = float(text)
         if value == 0:
@@ -396,24 +402,13 @@ def mpop_reply(key: bytes, pairs: list) -> list:
     return [key, [[member, Double(score)] for member, score in pairs]]
 
 
-def _d2string(score: float) -> bytes:
-    """Redis's d2string() (the same as the server's format_double)."""
-    if isinf(score):
-        return b"inf" if score > 0 else b"-inf"
-    if score == 0:
-        return b"-0" if str(score)[0] == "-" else b"0"
-    if -4503599627370495 < score < 4503599627370496 and score == int(score):
-        return b"%d" % score
-    return b"%.17g" % score
-
-
 def _scan_score(zset: ZSet, score: float) -> bytes:
     """ZSCAN answers the score as a string: in a listpack an integral score (up to 2**62)
     is stored as an integer and printed in full (double2ll)."""
     if not zset.skiplist and -4611686018427387904.0 <= score <= 4611686018427387904.0 \
             and score == int(score):
         return b"%d" % score
-    return _d2string(score)
+    return format_double(score)
 
 
 # -- ZADD, ZINCRBY -----------------------------------------------------------------------------
@@ -450,6 +445,8 @@ _ZADD_OPTIONS = {b"incr": 1, b"nx": 2, b"xx": 4, b"gt": 8, b"lt": 16}
 
 
 def _zadd(client, argv, flags: int):
+    if len(argv) == 4 and not flags and not argv[2][:1].isalpha():   # no option word (nor inf)
+        return _zadd_plain(client, argv)
     ch, i = False, 2
     while i < len(argv):
         option = cstr(argv[i]).lower()
@@ -491,6 +488,29 @@ def _zadd(client, argv, flags: int):
     if incr:
         return Double(score) if processed else None
     return added + updated if ch else added
+
+
+def _zadd_plain(client, argv):
+    """`ZADD key score member`, the common form, without the option machinery."""
+    key, member = argv[1], argv[3]
+    score = parse_score(argv[2])
+    db = client.db
+    zset = db.get_typed(key, ZSet)
+    entries, value = _limits(client)
+    if zset is None:
+        zset = ZSet(skiplist=entries == 0 or value < len(member))
+        db.set(key, zset)
+    current = zset.get(member)
+    if current is None:
+        if not zset.skiplist and (len(zset) + 1 > entries or len(member) > value):
+            zset.skiplist = True
+        zset.insert(member, score)
+        client.log(argv)
+        return 1
+    if score != current:
+        zset.rescore(member, current, score)
+        client.log(argv)
+    return 0
 
 
 @command("zadd", -4, "write denyoom fast", keys=(1, 1, 1), group=GROUP,
@@ -813,7 +833,7 @@ def pop(client, key: bytes, maximum: bool, count: int) -> list | None:
     return [(member, score) for score, member in pairs]
 
 
-def _positive(raw: bytes, error: errors.RedisError) -> int:
+def parse_count(raw: bytes, error: errors.RedisError) -> int:
     value = to_int(raw)
     if value is None or value < 0:
         raise error
@@ -823,7 +843,7 @@ def _positive(raw: bytes, error: errors.RedisError) -> int:
 def _zpop(client, argv, maximum: bool):
     if len(argv) > 3:
         raise errors.SYNTAX
-    count = _positive(argv[2], NOT_POSITIVE) if len(argv) == 3 else None
+    count = parse_count(argv[2], NOT_POSITIVE) if len(argv) == 3 else None
     pairs = pop(client, argv[1], maximum, 1 if count is None else count)
     return pop_reply(pairs or [], nested=client.resp > 2 and count is not None)
 
@@ -923,216 +943,6 @@ def zrandmember(client, argv):
     else:
         pairs = [order[i] for i in random.sample(range(n), count)]
     return scored(client, pairs, withscores)
-
-
-# -- ZUNION, ZINTER, ZDIFF and their STORE forms -----------------------------------------------------
-UNION, INTER, DIFF = "union", "inter", "diff"
-
-
-def _aggregate(how: bytes):
-    """zunionInterAggregate(): SUM turns NaN (inf + -inf) into 0; MIN and MAX ignore NaN."""
-    if how == b"sum":
-        def combine(total, value):
-            total += value
-            return 0.0 if total != total else total
-    elif how == b"min":
-        def combine(total, value):
-            return value if value < total else total
-    else:
-        def combine(total, value):
-            return value if value > total else total
-    return combine
-
-
-def _members(value):
-    """(member, score) of a sorted set, or of a set (score 1)."""
-    if type(value) is ZSet:
-        return value.items()
-    return ((member, 1.0) for member in value.members)
-
-
-def _score_of(value, member: bytes):
-    if type(value) is ZSet:
-        return value.get(member)
-    return 1.0 if member in value.members else None
-
-
-def _parse_setop(client, argv, numkeys_index: int, name: str, op: str, store: bool, card: bool):
-    """zunionInterDiffGenericCommand()'s arguments: ([(value or None, weight)], aggregate,
-    withscores, limit); sources sorted by size (stably) except for DIFF."""
-    numkeys = parse_int(argv[numkeys_index])
-    if numkeys < 1:
-        raise errors.err(f"at least 1 input key is needed for '{name}' command")
-    if numkeys > len(argv) - numkeys_index - 1:
-        raise errors.SYNTAX
-    j = numkeys_index + 1 + numkeys
-    values = []
-    for key in argv[numkeys_index + 1:j]:
-        value = client.db.get(key)
-        if value is not None and type(value) is not ZSet and type(value) is not SetValue:
-            raise errors.WRONGTYPE
-        values.append(value)
-    weights, how, withscores, limit = [1.0] * numkeys, b"sum", False, 0
-    while j < len(argv):
-        remaining, option = len(argv) - j, cstr(argv[j]).lower()
-        if op is not DIFF and not card and remaining >= numkeys + 1 and option == b"weights":
-            weights = [parse_score(raw, NOT_A_WEIGHT) for raw in argv[j + 1:j + 1 + numkeys]]
-            j += numkeys + 1
-        elif op is not DIFF and not card and remaining >= 2 and option == b"aggregate":
-            how = cstr(argv[j + 1]).lower()
-            if how not in (b"sum", b"min", b"max"):
-                raise errors.SYNTAX
-            j += 2
-        elif not store and not card and option == b"withscores":
-            withscores = True
-            j += 1
-        elif card and remaining >= 2 and option == b"limit":
-            limit = _positive(argv[j + 1], NEGATIVE_LIMIT)
-            j += 2
-        else:
-            raise errors.SYNTAX
-    sources = list(zip(values, weights))
-    if op is not DIFF:
-        sources.sort(key=lambda source: 0 if source[0] is None else len(source[0]))
-    return sources, how, withscores, limit
-
-
-def _inter(sources, how: bytes, limit: int = 0):
-    """member -> aggregated score of the members in every source (up to `limit` of them)."""
-    (first, weight), rest = sources[0], sources[1:]
-    result = {}
-    if not first or any(value is None for value, _ in rest):
-        return result
-    combine = _aggregate(how)
-    for member, score in _members(first):
-        total = weight * score
-        if total != total:
-            total = 0.0
-        for value, other_weight in rest:
-            found = score if value is first else _score_of(value, member)
-            if found is None:
-                break
-            total = combine(total, found * other_weight)
-        else:
-            result[member] = total
-            if limit and len(result) >= limit:
-                break
-    return result
-
-
-def _union(sources, how: bytes):
-    combine, result = _aggregate(how), {}
-    for value, weight in sources:
-        if value is None:
-            continue
-        for member, score in _members(value):
-            score *= weight
-            if score != score:
-                score = 0.0
-            total = result.get(member)
-            result[member] = score if total is None else combine(total, score)
-    return result
-
-
-def _diff(sources):
-    (first, _), rest = sources[0], [value for value, _ in sources[1:] if value is not None]
-    if not first or any(value is first for value in rest):
-        return {}
-    return {member: score for member, score in _members(first)
-            if all(_score_of(value, member) is None for value in rest)}
-
-
-def _setop(client, argv, op: str, store: bool = False, card: bool = False):
-    name = "z%s%s" % ("intercard" if card else op, "store" if store else "")
-    first = 2 if store else 1
-    sources, how, withscores, limit = _parse_setop(client, argv, first, name, op, store, card)
-    if op is INTER:
-        result = _inter(sources, how, limit if card else 0)
-    else:
-        result = _union(sources, how) if op is UNION else _diff(sources)
-    if card:
-        return len(result)
-    pairs = [(score, member) for member, score in result.items()]
-    if not store:
-        pairs.sort()
-        return scored(client, pairs, withscores)
-    db, dst = client.db, argv[1]
-    if pairs:
-        db.set(dst, _stored(client, pairs))
-        client.log(argv)
-    elif db.delete(dst):
-        client.log(argv)
-    return len(pairs)
-
-
-_WEIGHTS = "[WEIGHTS weight:integer ...] [AGGREGATE (SUM | MIN | MAX)]"
-_UNION_COMPLEXITY = ("O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M "
-                     "being the number of elements in the resulting sorted set.")
-_INTER_COMPLEXITY = ("O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the "
-                     "number of input sorted sets and M being the number of elements in the resulting "
-                     "sorted set.")
-_DIFF_COMPLEXITY = ("O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, "
-                    "N is the size of the first set, and K is the size of the result set.")
-
-
-@command("zunion", -3, "readonly movablekeys", group=GROUP, find_keys=numkeys_at(1),
-         summary="Add multiple sorted sets",
-         since="6.2.0", complexity=_UNION_COMPLEXITY,
-         syntax=f"numkeys:integer key [key ...] {_WEIGHTS} [WITHSCORES]")
-def zunion(client, argv):
-    return _setop(client, argv, UNION)
-
-
-@command("zinter", -3, "readonly movablekeys", group=GROUP, find_keys=numkeys_at(1),
-         summary="Intersect multiple sorted sets",
-         since="6.2.0", complexity=_INTER_COMPLEXITY,
-         syntax=f"numkeys:integer key [key ...] {_WEIGHTS} [WITHSCORES]")
-def zinter(client, argv):
-    return _setop(client, argv, INTER)
-
-
-@command("zdiff", -3, "readonly movablekeys", group=GROUP, find_keys=numkeys_at(1),
-         summary="Subtract multiple sorted sets",
-         since="6.2.0", complexity=_DIFF_COMPLEXITY, syntax="numkeys:integer key [key ...] [WITHSCORES]")
-def zdiff(client, argv):
-    return _setop(client, argv, DIFF)
-
-
-@command("zunionstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), group=GROUP,
-         find_keys=numkeys_at(2, 1),
-         summary="Add multiple sorted sets and store the resulting sorted set in a new key",
-         since="2.0.0",
-         complexity=("O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M "
-                     "being the number of elements in the resulting sorted set."),
-         syntax=f"destination:key numkeys:integer key [key ...] {_WEIGHTS}")
-def zunionstore(client, argv):
-    return _setop(client, argv, UNION, store=True)
-
-
-@command("zinterstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), group=GROUP,
-         find_keys=numkeys_at(2, 1),
-         summary="Intersect multiple sorted sets and store the resulting sorted set in a new key",
-         since="2.0.0", complexity=_INTER_COMPLEXITY,
-         syntax=f"destination:key numkeys:integer key [key ...] {_WEIGHTS}")
-def zinterstore(client, argv):
-    return _setop(client, argv, INTER, store=True)
-
-
-@command("zdiffstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), group=GROUP,
-         find_keys=numkeys_at(2, 1),
-         summary="Subtract multiple sorted sets and store the resulting sorted set in a new key",
-         since="6.2.0", complexity=_DIFF_COMPLEXITY, syntax="destination:key numkeys:integer key [key ...]")
-def zdiffstore(client, argv):
-    return _setop(client, argv, DIFF, store=True)
-
-
-@command("zintercard", -3, "readonly movablekeys", group=GROUP, find_keys=numkeys_at(1),
-         summary="Intersect multiple sorted sets and return the cardinality of the result", since="7.0.0",
-         complexity=("O(N*K) worst case with N being the smallest input sorted set, K being the number of "
-                     "input sorted sets."),
-         syntax="numkeys:integer key [key ...] [LIMIT limit:integer]")
-def zintercard(client, argv):
-    return _setop(client, argv, INTER, card=True)
 
 
 # -- ZSCAN ----------------------------------------------------------------------------------------
