@@ -9,6 +9,11 @@ INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 _FLOAT_JUNK = re.compile(rb"[\s_]|nan", re.IGNORECASE)
 
 
+def cstr(raw: bytes) -> bytes:
+    """The argument as Redis's C string compares see it: up to the first NUL."""
+    return raw.partition(b"\0")[0] if b"\0" in raw else raw
+
+
 def to_int(raw: bytes) -> int | None:
     """Redis's string2ll: canonical decimal, no sign but '-', no spaces, no leading zeros."""
     try:
@@ -64,3 +69,36 @@ def parse_float(raw: bytes, error: errors.RedisError = errors.NOT_FLOAT) -> floa
     if value is None:
         raise error
     return value
+
+
+# HRANDFIELD, SRANDMEMBER, ZRANDMEMBER with a negative count repeat members without bound:
+# Redis would build a reply of any length (and run out of memory); we refuse past this.
+MAX_RANDOM_REPLY = 1 << 24
+RANDOM_TOO_LARGE = errors.err("count is too large")
+
+NUMKEYS = errors.err("numkeys should be greater than 0")
+COUNT = errors.err("count should be greater than 0")
+
+
+def parse_mpop(argv, numkeys_at: int, sides: tuple[bytes, bytes]):
+    """`numkeys key [key ...] SIDE [COUNT count]` from argv[numkeys_at] on, as [B]LMPOP and
+    [B]ZMPOP read it (SIDE one of `sides`, lower case): (keys, side, count)."""
+    numkeys = to_int(argv[numkeys_at])
+    if numkeys is None or numkeys < 1:
+        raise NUMKEYS
+    where = numkeys_at + numkeys + 1
+    if where >= len(argv):
+        raise errors.SYNTAX
+    side = cstr(argv[where]).lower()
+    if side not in sides:
+        raise errors.SYNTAX
+    count, i = None, where + 1
+    while i < len(argv):
+        if count is None and cstr(argv[i]).lower() == b"count" and i + 1 < len(argv):
+            count = to_int(argv[i + 1])
+            if count is None or count < 1:
+                raise COUNT
+            i += 2
+        else:
+            raise errors.SYNTAX
+    return argv[numkeys_at + 1:where], side, count or 1

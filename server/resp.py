@@ -30,12 +30,34 @@ ARG_OVERHEAD = 16               # what an argument costs beyond its bytes, for t
 
 @lru_cache(maxsize=32)
 def _unusual(max_bulk_len: int):
-    """What the fast path may not meet: a multibulk count of 7+ digits or a sign, a
-    bulk length with a sign or as many digits as the limit (it may exceed it), and
-    an element (after CRLF) of another RESP type. A match, even a false one inside a
-    payload, only sends the read to the exact path."""
+    """What the fast path may not meet: a multibulk count of 7+ digits, with a sign or a
+    leading zero, a bulk length with a sign, a leading zero or as many digits as the limit
+    (it may exceed it), and a verbatim string. A match, even a false one inside a payload,
+    only sends the read to the exact path."""
     digits = min(len(str(max_bulk_len)), 7)
-    return re.compile(rb"\*(?:[-+]|\d{7})|\$(?:[-+]|\d{%d})|\r\n[+:\-_,#(!=%%~>|]" % digits).search
+    return re.compile(rb"\*(?:[-+]|0\d|\d{7})|\$(?:[-+]|0\d|\d{%d})|\r\n=" % digits).search
+
+
+# A CRLF and a type character: an element of another RESP type, which Redis refuses in a
+# request, or only a payload that starts so (`+inf`, `-1`, `(5` …, common in arguments).
+# hiredis reads either; the read is then checked to be bulk strings and nothing else.
+_TYPED = re.compile(rb"\r\n[+:\-_,#(!%~>|]").search
+_BULK_SIZE = [len(b"$%d\r\n\r\n" % n) for n in range(1024)]
+
+
+def _only_bulks(data: bytes, commands: list) -> bool:
+    """Whether data is exactly commands as arrays of bulk strings: every argument is bytes
+    (other types come back as int, None, float …) and the canonical encoding is as long as
+    data (a simple string, the one other type read as bytes, is shorter than its bulk)."""
+    total = 0
+    for argv in commands:
+        total += len(b"*%d\r\n" % len(argv))
+        for arg in argv:
+            if arg.__class__ is not bytes:
+                return False
+            n = len(arg)
+            total += n + (_BULK_SIZE[n] if n < 1024 else len(b"$%d\r\n\r\n" % n))
+    return total == len(data)
 _SPACE = b" \n\r\t\v\f"
 
 
@@ -79,7 +101,8 @@ class RequestParser:
                 # inside a command takes it in (or fails) and is thrown away below. One `*`
                 # per command: an array nested in a command (which Redis refuses) has more.
                 reader.feed(b"*0\r\n")
-                if reader.gets() == [] and data.count(b"*") == len(commands):
+                if reader.gets() == [] and data.count(b"*") == len(commands) and \
+                        (not _TYPED(data) or _only_bulks(data, commands)):
                     return commands
             except hiredis.ProtocolError:
                 pass

@@ -22,6 +22,10 @@ MALFORMED = [
     b"x" * (70 * 1024),                       # an inline request past 64 KB without a newline
     b"*2\r\n*1\r\n$1\r\na\r\n$1\r\nb\r\n",         # an array nested in a command
     b"*1\r\n$4\r\nPING\r\n*1\r\n*0\r\n",
+    b"*01\r\n$4\r\nPING\r\n",
+    b"*2\r\n$4\r\nECHO\r\n+OK\r\n",               # a simple string where a bulk belongs
+    b"*3\r\n$3\r\nSET\r\n+ab\r\n=5\r\ntxt:x\r\n",     # a simple string and a verbatim one
+    b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$4\r\n+inf\r\n*1\r\n-x\r\n",  # `+inf` is a payload; `-x` is not
 ]
 
 

@@ -3,8 +3,6 @@ bytes. While a hash is listpack-encoded its order (insertion order, a replaced v
 its place) is Redis's, so HGETALL/HKEYS/HVALS/HSCAN are compared exactly; once it is
 hashtable-encoded Redis's order is its dict's, and those replies are compared as multisets
 (cases starting with `~`). HRANDFIELD's random replies are checked for their invariants."""
-import time
-
 import hiredis
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -331,16 +329,17 @@ def test_random_field_is_o1_on_a_big_hash():
     value = Hash((b"%d" % i, b"v") for i in range(200_000))
     random_field(value)
     sample = value.sample
-    start = time.perf_counter()
     for _ in range(20_000):
         assert random_field(value) in value
-    assert value.sample is sample and time.perf_counter() - start < 2.0
+    assert value.sample is sample
 
 
-def test_hrandfield_huge_negative_count_is_refused(r, raw):
-    """Redis would try to send 2**40 fields and run out of memory; we refuse past 2**24."""
+def test_huge_negative_random_counts_are_refused(r, raw):
+    """Redis would try to send 2**40 members and run out of memory; we refuse past 2**24."""
     r.hset("h", "a", "1")
-    assert raw.call("HRANDFIELD", "h", str(-(1 << 40))) == b"-ERR value is out of range\r\n"
+    r.sadd("s", "a")
+    for name, key in (("HRANDFIELD", "h"), ("SRANDMEMBER", "s")):
+        assert raw.call(name, key, str(-(1 << 40))) == b"-ERR count is too large\r\n"
     assert len(_randfield(raw, "h", -1000)) == 1000
 
 

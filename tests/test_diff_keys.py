@@ -100,3 +100,12 @@ def test_wrong_arity_matches_redis_for_every_command(diff, shared_redwood):
                 diff(*(words + ["x"] * (sub.arity - len(words) + 1)))
                 checked += 1
     assert checked > 60
+
+
+def test_arguments_that_start_like_resp_types(diff):
+    """Payloads such as `+inf`, `-1`, `(5` or `:x` are plain arguments (hiredis reads them on
+    the fast path; each read is checked to hold bulk strings only)."""
+    for argv in (("ECHO", "+inf"), ("ECHO", "-1"), ("ECHO", "(5"), ("ECHO", ":x"), ("ECHO", "_"),
+                 ("ECHO", "#t"), ("ECHO", "%1"), ("ECHO", "~"), ("ECHO", ">"), ("ECHO", "|"),
+                 ("ECHO", "!"), ("ECHO", ","), ("ECHO", "=x"), ("SET", "-k", "+v"), ("GET", "-k")):
+        diff(*argv)

@@ -6,8 +6,8 @@ normalised the way Redis 7.0 does it, then handled as ranges of bits.
 import re
 
 from engine import errors
-from engine.commands.strings import cstr, raw_string
-from engine.parsing import INT64_MAX, INT64_MIN, parse_int, to_int
+from engine.commands.strings import raw_string
+from engine.parsing import INT64_MAX, INT64_MIN, cstr, parse_int, to_int
 from engine.registry import command
 
 BAD_OFFSET = errors.err("bit offset is not an integer or out of range")

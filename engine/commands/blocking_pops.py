@@ -8,8 +8,9 @@ A timeout answers a null array, as Redis does for all of them.
 """
 from engine.blocking import block, parse_timeout
 from engine.commands import lists, zsets
-from engine.commands.lists import ListValue, parse_mpop, parse_where
+from engine.commands.lists import ListValue, parse_where
 from engine.commands.zsets import ZSet
+from engine.parsing import parse_mpop
 from engine.registry import command, numkeys_at
 from engine.replies import Double
 
@@ -84,7 +85,8 @@ def brpoplpush(client, argv):
          complexity="O(N+M) where N is the number of provided keys and M is the number of elements returned.",
          syntax="timeout:double numkeys:integer key [key ...] (LEFT | RIGHT) [COUNT count:integer]")
 def blmpop(client, argv):
-    keys, left, count = parse_mpop(argv, 2)
+    keys, side, count = parse_mpop(argv, 2, lists.SIDES)
+    left = side == b"left"
     timeout = parse_timeout(argv[1])
     reply = lists.mpop(client, keys, left, count)
     if reply is not None:
@@ -141,7 +143,8 @@ def bzpopmax(client, argv):
                     "elements in the sorted set, and M being the number of elements popped.",
          syntax="timeout:double numkeys:integer key [key ...] (MIN | MAX) [COUNT count:integer]")
 def bzmpop(client, argv):
-    keys, maximum, count = zsets.parse_mpop(argv, 2)
+    keys, side, count = parse_mpop(argv, 2, zsets.SIDES)
+    maximum = side == b"max"
     timeout = parse_timeout(argv[1])
     key = zsets.first_zset(client, keys)
     if key is not None:

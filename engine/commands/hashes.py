@@ -13,8 +13,7 @@ from itertools import islice
 from engine import errors, glob
 from engine.commands.counters import INF, format_ld, ld_add, strtold
 from engine.commands.keys import register_type
-from engine.commands.strings import cstr
-from engine.parsing import INT64_MAX, INT64_MIN, parse_int, to_int
+from engine.parsing import INT64_MAX, INT64_MIN, MAX_RANDOM_REPLY, RANDOM_TOO_LARGE, cstr, parse_int, to_int
 from engine.registry import command
 from engine.replies import OK, Map
 from engine.scan import CURSORS, parse_cursor, parse_options
@@ -49,9 +48,6 @@ NAN_RESULT = errors.err("increment would produce NaN or Infinity")
 COUNT_RANGE = errors.err("value is out of range, value must between -9223372036854775807 and "
                          "9223372036854775807")
 OUT_OF_RANGE = errors.err("value is out of range")
-# HRANDFIELD with a negative count repeats fields without bound; Redis would try to send
-# them all (and run out of memory). We refuse counts past this many fields.
-MAX_RANDOM_FIELDS = 1 << 24
 
 
 # -- helpers other families may use ------------------------------------------------
@@ -349,8 +345,8 @@ def hrandfield(client, argv):
         return []
     if count < 0 or count == 1:                   # repetitions allowed, random order
         count = abs(count)
-        if count > MAX_RANDOM_FIELDS:
-            raise OUT_OF_RANGE
+        if count > MAX_RANDOM_REPLY:
+            raise RANDOM_TOO_LARGE
         return _pairs(client, value, [random_field(value) for _ in range(count)], withvalues)
     if count >= len(value):                       # the whole hash, in its order
         return _pairs(client, value, value, withvalues)

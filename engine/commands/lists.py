@@ -6,15 +6,14 @@ and indexing walks from the nearer end, as Redis's quicklist does. Searches
 they stop at the last match they need.
 
 The blocking commands (BLPOP, BLMOVE, BLMPOP …) live elsewhere and build on
-`pop`, `move`, `parse_mpop` and `mpop_from`, exported here.
+`pop`, `move` and `mpop_from`, exported here.
 """
 from collections import deque
 from itertools import compress, count as counter, filterfalse, islice
 
 from engine import errors
 from engine.commands.keys import register_type
-from engine.commands.strings import cstr
-from engine.parsing import INT64_MAX, INT64_MIN, parse_int, to_int
+from engine.parsing import INT64_MAX, INT64_MIN, cstr, parse_int, parse_mpop, to_int
 from engine.registry import command, numkeys_at
 from engine.replies import NULL_ARRAY, OK
 
@@ -30,6 +29,7 @@ register_type(ListValue, "list", lambda value: "quicklist", ListValue)
 RANK_ZERO = errors.err("RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
                        "or use negative to start from the end of the list")
 NOT_POSITIVE = "value is out of range, must be positive"
+SIDES = (b"left", b"right")
 
 
 def parse_range(raw: bytes, low: int, high: int, message: str) -> int:
@@ -102,23 +102,6 @@ def move(client, src: bytes, dst: bytes, wherefrom_left: bool, whereto_left: boo
         db.delete(src)
     client.log([b"LMOVE", src, dst, _side(wherefrom_left), _side(whereto_left)])
     return element
-
-
-def parse_mpop(argv, numkeys_at: int):
-    """The arguments of [B]LMPOP from its numkeys on: (keys, left, count)."""
-    numkeys = parse_range(argv[numkeys_at], 1, INT64_MAX, "numkeys should be greater than 0")
-    where_at = numkeys_at + numkeys + 1
-    if where_at >= len(argv):
-        raise errors.SYNTAX
-    left = parse_where(argv[where_at])
-    count, i = None, where_at + 1
-    while i < len(argv):
-        if count is None and cstr(argv[i]).lower() == b"count" and i + 1 < len(argv):
-            count = parse_range(argv[i + 1], 1, INT64_MAX, "count should be greater than 0")
-            i += 2
-        else:
-            raise errors.SYNTAX
-    return argv[numkeys_at + 1:where_at], left, count or 1
 
 
 def mpop_from(client, key: bytes, left: bool, count: int):
@@ -233,7 +216,8 @@ def rpoplpush(client, argv):
          complexity="O(N+M) where N is the number of provided keys and M is the number of elements returned.",
          syntax="numkeys:integer key [key ...] (LEFT | RIGHT) [COUNT count:integer]")
 def lmpop(client, argv):
-    keys, left, count = parse_mpop(argv, 1)
+    keys, side, count = parse_mpop(argv, 1, SIDES)
+    left = side == b"left"
     reply = mpop(client, keys, left, count)
     return NULL_ARRAY if reply is None else reply
 

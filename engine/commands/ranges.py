@@ -1,8 +1,8 @@
 """Substring commands: GETRANGE (and its old name SUBSTR), SETRANGE, LCS."""
 from engine import errors
-from engine.commands.strings import check_length, cstr, raw_string
+from engine.commands.strings import check_length, raw_string
 from engine.keyspace import STRINGS
-from engine.parsing import parse_int
+from engine.parsing import cstr, parse_int
 from engine.registry import command
 from engine.replies import Map
 

@@ -18,8 +18,7 @@ import random
 
 from engine import errors, glob
 from engine.commands.keys import register_type
-from engine.commands.strings import cstr
-from engine.parsing import INT64_MIN, to_int
+from engine.parsing import INT64_MIN, MAX_RANDOM_REPLY, RANDOM_TOO_LARGE, cstr, to_int
 from engine.registry import command, numkeys_at
 from engine.replies import RSet
 from engine.scan import CURSORS, parse_cursor, parse_options
@@ -30,9 +29,6 @@ COUNT_RANGE = errors.err("value is out of range, value must between -92233720368
 NUMKEYS = errors.err("numkeys should be greater than 0")
 TOO_MANY_KEYS = errors.err("Number of keys can't be greater than number of args")
 NEGATIVE_LIMIT = errors.err("LIMIT can't be negative")
-# Redis would build a reply of any length here (and run out of memory); we refuse past this.
-MAX_RANDOM_REPLY = 1 << 24
-TOO_LARGE = errors.err("count is too large")
 
 INTSET_CAP = 1 << 30            # setTypeAdd(): "limit to 1G entries due to intset internals"
 SPOP_MOVE_STRATEGY_MUL = 5      # t_set.c: when to keep the few members left instead of popping
@@ -334,7 +330,7 @@ def srandmember(client, argv):
         return []
     if count < 0:           # repetitions allowed, in draw order
         if -count > MAX_RANDOM_REPLY:
-            raise TOO_LARGE
+            raise RANDOM_TOO_LARGE
         return [value.random_member() for _ in range(-count)]
     size = len(value)
     if count >= size:

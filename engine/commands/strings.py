@@ -4,7 +4,7 @@ The counters (INCR …, INCRBYFLOAT) are in counters.py; GETRANGE, SETRANGE and
 LCS in ranges.py; the bit commands in bits.py.
 """
 from engine import errors
-from engine.parsing import INT64_MAX, to_int
+from engine.parsing import INT64_MAX, cstr, to_int
 from engine.keyspace import STRINGS
 from engine.registry import command
 from engine.replies import OK
@@ -27,11 +27,6 @@ _OPTIONS = {
     b"EXAT": (EXAT, KEEPTTL | PERSIST | EX | PX | PXAT, True, True),
     b"PXAT": (PXAT, KEEPTTL | PERSIST | EX | EXAT | PX, True, True),
 }
-
-
-def cstr(raw: bytes) -> bytes:
-    """The argument as Redis's C string compares see it: up to the first NUL."""
-    return raw.partition(b"\0")[0] if b"\0" in raw else raw
 
 
 def parse_options(argv, start: int, is_set: bool):

@@ -7,9 +7,8 @@ same scores to the bit; the stored set is encoded as Redis encodes a new one
 """
 from engine import errors
 from engine.commands.sets import SetValue
-from engine.commands.strings import cstr
 from engine.commands.zsets import GROUP, ZSet, parse_count, parse_score, scored, stored
-from engine.parsing import parse_int
+from engine.parsing import cstr, parse_int
 from engine.registry import command, numkeys_at
 
 NOT_A_WEIGHT = errors.err("weight value is not a float")

@@ -26,9 +26,7 @@ from sortedcontainers import SortedList
 
 from engine import errors, glob
 from engine.commands.keys import register_type
-from engine.commands.sets import MAX_RANDOM_REPLY, TOO_LARGE
-from engine.commands.strings import cstr
-from engine.parsing import INT64_MAX, parse_int, to_int
+from engine.parsing import INT64_MAX, MAX_RANDOM_REPLY, RANDOM_TOO_LARGE, cstr, parse_int, parse_mpop, to_int
 from engine.registry import command, numkeys_at
 from engine.replies import NULL_ARRAY, Double, format_double
 from engine.scan import CURSORS, parse_cursor, parse_options
@@ -40,8 +38,7 @@ NOT_POSITIVE = errors.err("value is out of range, must be positive")
 OUT_OF_RANGE = errors.err("value is out of range")
 RANDMEMBER_RANGE = errors.err(
     "value is out of range, value must between -9223372036854775807 and 9223372036854775807")
-BAD_NUMKEYS = errors.err("numkeys should be greater than 0")
-BAD_COUNT = errors.err("count should be greater than 0")
+SIDES = (b"min", b"max")
 LIMIT_NEEDS_BY = errors.err(
     "syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
 WITHSCORES_BYLEX = errors.err("syntax error, WITHSCORES not supported in combination with BYLEX")
@@ -866,30 +863,6 @@ def zpopmax(client, argv):
     return _zpop(client, argv, maximum=True)
 
 
-def parse_mpop(argv, numkeys_index: int) -> tuple[list, bool, int]:
-    """ZMPOP / BZMPOP's `numkeys key [key ...] MIN|MAX [COUNT count]` from numkeys_index on:
-    (keys, maximum, count)."""
-    numkeys = to_int(argv[numkeys_index])
-    if numkeys is None or numkeys < 1:
-        raise BAD_NUMKEYS
-    where = numkeys_index + numkeys + 1
-    if where >= len(argv):
-        raise errors.SYNTAX
-    side = cstr(argv[where]).lower()
-    if side not in (b"min", b"max"):
-        raise errors.SYNTAX
-    count, j = None, where + 1
-    while j < len(argv):
-        if count is None and cstr(argv[j]).lower() == b"count" and j + 1 < len(argv):
-            count = to_int(argv[j + 1])
-            if count is None or count < 1:
-                raise BAD_COUNT
-            j += 2
-        else:
-            raise errors.SYNTAX
-    return argv[numkeys_index + 1:where], side == b"max", count or 1
-
-
 def first_zset(client, keys):
     """The first of keys that exists (WRONGTYPE if it is no sorted set), or None."""
     for key in keys:
@@ -904,7 +877,8 @@ def first_zset(client, keys):
                      "elements in the sorted set, and M being the number of elements popped."),
          syntax="numkeys:integer key [key ...] (MIN | MAX) [COUNT count:integer]")
 def zmpop(client, argv):
-    keys, maximum, count = parse_mpop(argv, 1)
+    keys, side, count = parse_mpop(argv, 1, SIDES)
+    maximum = side == b"max"
     key = first_zset(client, keys)
     if key is None:
         return NULL_ARRAY
@@ -935,8 +909,8 @@ def zrandmember(client, argv):
         return []
     order, n = zset.order, len(zset)
     if count < 0 or count == 1:        # repetitions allowed: independent picks, O(log n) each
-        if -count > MAX_RANDOM_REPLY:    # Redis would build any reply (and run out of memory)
-            raise TOO_LARGE
+        if -count > MAX_RANDOM_REPLY:
+            raise RANDOM_TOO_LARGE
         pairs = [order[random.randrange(n)] for _ in range(abs(count))]
     elif count >= n:                   # the whole set, from the highest score (zuiNext's order)
         pairs = list(reversed(order))
