@@ -136,6 +136,7 @@ class Connection(asyncio.Protocol):
     def unblocked(self, reply):
         """The client was served (or timed out, or CLIENT UNBLOCK): answer, then run its queue."""
         self._forget_waiter()
+        self.client.last_active = time.time()     # it waited; it was not idle
         self._send([encode(reply, self.client.resp == 3)])
         if self.queue or self.queued_error is not None:
             asyncio.get_running_loop().call_soon(self._resume)

@@ -207,3 +207,17 @@ def test_served_pops_are_logged_as_plain_pops(shared_redwood):
     assert (other.lrange("a", 0, -1), other.lrange("b", 0, -1)) == ([b"y"], [b"x"])
     waiter.close()
     other.close()
+
+
+def test_a_blocked_client_is_not_idle(redwood_server):
+    """`timeout` closes idle clients, not the ones waiting in a blocking command."""
+    server = redwood_server.start()
+    waiter = _block(server.port, "BLPOP", "k", "0")
+    idle = server.raw()
+    assert idle.call("CONFIG", "SET", "timeout", "1") == b"+OK\r\n"
+    assert idle.read_until_closed(timeout=10) == b""      # the idle one is closed after ~1-2 s
+    pusher = server.raw()
+    assert pusher.call("RPUSH", "k", "x") == b":1\r\n"
+    assert waiter.read_reply() == b"*2\r\n$1\r\nk\r\n$1\r\nx\r\n"
+    waiter.close()
+    pusher.close()
