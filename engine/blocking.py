@@ -26,11 +26,10 @@ NEGATIVE_TIMEOUT = errors.err("timeout is negative")
 
 class Waiter:
     """A blocked client: the keys it waits on, when it gives up, and how to serve it."""
-    __slots__ = ("client", "keys", "timeout_ms", "serve", "since", "timer")
+    __slots__ = ("client", "keys", "timeout_ms", "serve", "timer")
 
     def __init__(self, client, keys, timeout_ms: int, serve):
         self.client, self.keys, self.timeout_ms, self.serve = client, keys, timeout_ms, serve
-        self.since = time.monotonic()
         self.timer = None       # the connection's timeout handle
 
 

@@ -6,7 +6,7 @@ produced while the store holds uncommitted events (this client's writes, or
 reads that may have seen another client's) wait for the pass's commit.
 
 A blocking command (BLPOP …) that has to wait stops the run: the commands after
-it are queued, unread by nobody, until the client is served (`unblocked`), times
+it wait in a queue, not run, until the client is served (`unblocked`), times
 out or disconnects; then the queue runs on.
 """
 import asyncio
