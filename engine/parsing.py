@@ -32,6 +32,14 @@ def parse_int(raw: bytes, error: errors.RedisError = errors.NOT_INTEGER) -> int:
     return value
 
 
+def parse_count(raw: bytes, error: errors.RedisError) -> int:
+    """A count that may be 0 but not negative, `error` otherwise (pops, LIMIT …)."""
+    value = to_int(raw)
+    if value is None or value < 0:
+        raise error
+    return value
+
+
 def parse_db_index(raw: bytes, databases: int) -> int:
     """getIntFromObjectOrReply() then selectDb()'s range check (SELECT, MOVE, COPY … DB)."""
     index = parse_int(raw)

@@ -113,7 +113,7 @@ def _blocking_zpop(client, argv, maximum: bool):
 
 
 def _zpop_reply(key, pairs) -> list:
-    [(member, score)] = pairs
+    [(score, member)] = pairs
     return [key, member, Double(score)]
 
 

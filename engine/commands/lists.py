@@ -13,7 +13,7 @@ from itertools import compress, count as counter, filterfalse, islice
 
 from engine import errors
 from engine.commands.keys import register_type
-from engine.parsing import INT64_MAX, INT64_MIN, cstr, parse_int, parse_mpop, to_int
+from engine.parsing import INT64_MAX, INT64_MIN, cstr, parse_count, parse_int, parse_mpop, to_int
 from engine.registry import command, numkeys_at
 from engine.replies import NULL_ARRAY, OK
 
@@ -28,7 +28,6 @@ register_type(ListValue, "list", lambda value: "quicklist", ListValue)
 
 RANK_ZERO = errors.err("RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
                        "or use negative to start from the end of the list")
-NOT_POSITIVE = "value is out of range, must be positive"
 SIDES = (b"left", b"right")
 
 
@@ -176,7 +175,7 @@ def _pop_command(client, argv, left: bool):
         raise errors.wrong_arity("lpop" if left else "rpop")
     if len(argv) == 2:
         return pop(client, argv[1], left)
-    count = parse_range(argv[2], 0, INT64_MAX, NOT_POSITIVE)
+    count = parse_count(argv[2], errors.NOT_POSITIVE)
     elements = pop(client, argv[1], left, count)
     return NULL_ARRAY if elements is None else elements   # RESP2 *-1 for a missing key
 

@@ -18,17 +18,15 @@ import random
 
 from engine import errors, glob
 from engine.commands.keys import register_type
-from engine.parsing import INT64_MIN, MAX_RANDOM_REPLY, RANDOM_TOO_LARGE, cstr, to_int
+from engine.parsing import (INT64_MIN, MAX_RANDOM_REPLY, NUMKEYS, RANDOM_TOO_LARGE, cstr, parse_count,
+                            to_int)
 from engine.registry import command, numkeys_at
 from engine.replies import RSet
 from engine.scan import CURSORS, parse_cursor, parse_options
 
-NOT_POSITIVE = errors.err("value is out of range, must be positive")
 COUNT_RANGE = errors.err("value is out of range, value must between -9223372036854775807 and "
                          "9223372036854775807")
-NUMKEYS = errors.err("numkeys should be greater than 0")
 TOO_MANY_KEYS = errors.err("Number of keys can't be greater than number of args")
-NEGATIVE_LIMIT = errors.err("LIMIT can't be negative")
 
 INTSET_CAP = 1 << 30            # setTypeAdd(): "limit to 1G entries due to intset internals"
 SPOP_MOVE_STRATEGY_MUL = 5      # t_set.c: when to keep the few members left instead of popping
@@ -273,9 +271,7 @@ def spop(client, argv):
 
 
 def _spop_count(client, argv):
-    count = to_int(argv[2])
-    if count is None or count < 0:
-        raise NOT_POSITIVE
+    count = parse_count(argv[2], errors.NOT_POSITIVE)
     db, key = client.db, argv[1]
     value = _get(client, key)
     if value is None or count == 0:
@@ -416,9 +412,7 @@ def sintercard(client, argv):
     limit, i = 0, 2 + numkeys
     while i < len(argv):
         if cstr(argv[i]).lower() == b"limit" and i + 1 < len(argv):
-            limit = to_int(argv[i + 1])
-            if limit is None or limit < 0:
-                raise NEGATIVE_LIMIT
+            limit = parse_count(argv[i + 1], errors.NEGATIVE_LIMIT)
             i += 2
         else:
             raise errors.SYNTAX

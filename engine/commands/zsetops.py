@@ -7,12 +7,11 @@ same scores to the bit; the stored set is encoded as Redis encodes a new one
 """
 from engine import errors
 from engine.commands.sets import SetValue
-from engine.commands.zsets import GROUP, ZSet, parse_count, parse_score, scored, stored
-from engine.parsing import cstr, parse_int
+from engine.commands.zsets import GROUP, ZSet, parse_score, scored, stored
+from engine.parsing import cstr, parse_count, parse_int
 from engine.registry import command, numkeys_at
 
 NOT_A_WEIGHT = errors.err("weight value is not a float")
-NEGATIVE_LIMIT = errors.err("LIMIT can't be negative")
 
 
 UNION, INTER, DIFF = "union", "inter", "diff"
@@ -76,7 +75,7 @@ def _parse_setop(client, argv, numkeys_index: int, name: str, op: str, store: bo
             withscores = True
             j += 1
         elif card and remaining >= 2 and option == b"limit":
-            limit = parse_count(argv[j + 1], NEGATIVE_LIMIT)
+            limit = parse_count(argv[j + 1], errors.NEGATIVE_LIMIT)
             j += 2
         else:
             raise errors.SYNTAX

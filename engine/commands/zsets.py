@@ -26,7 +26,8 @@ from sortedcontainers import SortedList
 
 from engine import errors, glob
 from engine.commands.keys import register_type
-from engine.parsing import INT64_MAX, MAX_RANDOM_REPLY, RANDOM_TOO_LARGE, cstr, parse_int, parse_mpop, to_int
+from engine.parsing import (INT64_MAX, MAX_RANDOM_REPLY, RANDOM_TOO_LARGE, cstr, parse_count, parse_int,
+                            parse_mpop, to_int)
 from engine.registry import command, numkeys_at
 from engine.replies import NULL_ARRAY, Double, format_double
 from engine.scan import CURSORS, parse_cursor, parse_options
@@ -34,7 +35,6 @@ from engine.scan import CURSORS, parse_cursor, parse_options
 NAN_SCORE = errors.err("resulting score is not a number (NaN)")
 NOT_A_FLOAT_RANGE = errors.err("min or max is not a float")
 NOT_A_LEX_RANGE = errors.err("min or max not valid string range item")
-NOT_POSITIVE = errors.err("value is out of range, must be positive")
 OUT_OF_RANGE = errors.err("value is out of range")
 RANDMEMBER_RANGE = errors.err(
     "value is out of range, value must between -9223372036854775807 and 9223372036854775807")
@@ -368,12 +368,10 @@ def _rank_window(order, start: int, end: int, reverse: bool) -> list:
 
 
 # -- replies -------------------------------------------------------------------------------
-def scored(client, pairs, withscores: bool) -> list:
-    """(score, member) pairs as Redis replies them: members, or with scores a flat array
-    (RESP2) or [member, score] pairs (RESP3)."""
-    if not withscores:
-        return [member for _, member in pairs]
-    if client.resp > 2:
+def with_scores(pairs, nested: bool) -> list:
+    """(score, member) pairs as members with their scores: a flat array, or [member, score]
+    pairs when `nested`."""
+    if nested:
         return [[member, Double(score)] for score, member in pairs]
     out = []
     for score, member in pairs:
@@ -382,21 +380,17 @@ def scored(client, pairs, withscores: bool) -> list:
     return out
 
 
-def pop_reply(pairs: list, nested: bool) -> list:
-    """ZPOPMIN/ZPOPMAX's reply for popped (member, score) pairs: flat, or [member, score]
-    pairs when `nested` (RESP3 with a count)."""
-    if nested:
-        return [[member, Double(score)] for member, score in pairs]
-    out = []
-    for member, score in pairs:
-        out.append(member)
-        out.append(Double(score))
-    return out
+def scored(client, pairs, withscores: bool) -> list:
+    """(score, member) pairs as a range replies them: members, or with scores a flat array
+    (RESP2) or [member, score] pairs (RESP3)."""
+    if not withscores:
+        return [member for _, member in pairs]
+    return with_scores(pairs, client.resp > 2)
 
 
 def mpop_reply(key: bytes, pairs: list) -> list:
     """ZMPOP's (and BZMPOP's) reply: [key, [[member, score], ...]] in RESP2 and RESP3."""
-    return [key, [[member, Double(score)] for member, score in pairs]]
+    return [key, with_scores(pairs, nested=True)]
 
 
 def _scan_score(zset: ZSet, score: float) -> bytes:
@@ -815,7 +809,7 @@ def zremrangebylex(client, argv):
 # -- popping ----------------------------------------------------------------------------------------
 def pop(client, key: bytes, maximum: bool, count: int) -> list | None:
     """Pop up to `count` members with the lowest (or highest) scores from the sorted set at
-    key: the (member, score) pairs, None when the key is missing (WRONGTYPE for another
+    key: the (score, member) pairs, None when the key is missing (WRONGTYPE for another
     type). Logs `ZPOPMIN|ZPOPMAX key count` and deletes the key once empty."""
     zset = client.db.get_typed(key, ZSet)
     if zset is None:
@@ -827,22 +821,15 @@ def pop(client, key: bytes, maximum: bool, count: int) -> list | None:
     pairs = zset.remove_range(n - count, n)[::-1] if maximum else zset.remove_range(0, count)
     _delete_if_empty(client, key, zset)
     client.log([b"ZPOPMAX" if maximum else b"ZPOPMIN", key, b"%d" % count])
-    return [(member, score) for score, member in pairs]
-
-
-def parse_count(raw: bytes, error: errors.RedisError) -> int:
-    value = to_int(raw)
-    if value is None or value < 0:
-        raise error
-    return value
+    return pairs
 
 
 def _zpop(client, argv, maximum: bool):
     if len(argv) > 3:
         raise errors.SYNTAX
-    count = parse_count(argv[2], NOT_POSITIVE) if len(argv) == 3 else None
+    count = parse_count(argv[2], errors.NOT_POSITIVE) if len(argv) == 3 else None
     pairs = pop(client, argv[1], maximum, 1 if count is None else count)
-    return pop_reply(pairs or [], nested=client.resp > 2 and count is not None)
+    return with_scores(pairs or [], nested=client.resp > 2 and count is not None)
 
 
 _POP_COMPLEXITY = ("O(log(N)*M) with N being the number of elements in the sorted set, and M being the "
