@@ -32,13 +32,14 @@ $(VENV)/.installed-test: $(VENV)/bin/python pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@ $(VENV)/.installed
 
-# The differential tests need the real thing. Installed from Debian's packages
-# when missing and apt is usable; otherwise those tests skip (or fail, with CI=true).
+# The differential tests need the real thing, and the TLS tests the openssl CLI
+# (to make their throwaway certificates). Installed from Debian's packages when
+# missing and apt is usable; otherwise those tests skip (or fail, with CI=true).
 redis-server:
-	@command -v redis-server >/dev/null || { [ -n "$(APT)" ] && \
+	@{ command -v redis-server && command -v openssl; } >/dev/null || { [ -n "$(APT)" ] && \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
-	  apt-get install -y -qq redis-server redis-tools >/dev/null; } || \
-	  echo "redis-server is not installed and apt is not usable: differential tests will skip"
+	  apt-get install -y -qq redis-server redis-tools openssl >/dev/null; } || \
+	  echo "redis-server or openssl is not installed and apt is not usable: differential and TLS tests will skip"
 
 clean:
 	rm -rf $(VENV) data

@@ -17,8 +17,10 @@ What it measures, each server in its own temp dir on a free 127.0.0.1 port
    and ZRANGE BYSCORE returning 100 elements, one redis-benchmark run each in
    that order, on data put in place first (the keys of pops topped up to more
    than the run pops, ranges over keys checked to return 100 elements; the
-   table is followed by exactly what each test sends and finds). With both
-   parts, one table.
+   table is followed by exactly what each test sends and finds).
+   messaging: PUBLISH to 1 and to 50 subscribers (drained by a thread, and checked to be
+   all still subscribed after the run), and MULTI + 5 SETs + EXEC from our own load
+   generator (P1 only; see bench/messaging.py). Several parts: one table.
 2. keys: memory per key: 1,000,000 `SET key:N abc` piped into a fresh server
    (Redis without persistence, Redwood with `--appendfsync no`); the growth of
    `INFO memory` `used_memory` divided by the key count. Redwood reports its
@@ -45,13 +47,14 @@ import time
 
 from bench import report
 from bench.datatypes import ELEMENT_KINDS, TYPE_TESTS, fill_elements, type_commands
+from bench.messaging import messaging_commands
 from bench.servers import Server, redis_server, redwood
 from bench.workloads import fill_keys, string_commands
 
 # Pipelined runs are this many times longer: at 100k requests Redis's -P 16 run lasts a few
 # hundredths of a second, too short to measure on a shared machine.
 PIPELINED = 10
-PARTS = ("throughput", "types", "keys", "elements")
+PARTS = ("throughput", "types", "messaging", "keys", "elements")
 
 
 def main(argv=None) -> int:
@@ -60,7 +63,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = tempfile.mkdtemp(prefix="redwood-bench-")
     try:
-        if {"throughput", "types"} & set(args.parts):
+        if {"throughput", "types", "messaging"} & set(args.parts):
             throughput(args, workdir)
         if "keys" in args.parts:
             memory_and_replay(args, workdir)
@@ -91,7 +94,7 @@ def _parse(argv):
     p.add_argument("--rounds", type=int, default=1, help="runs per server and cell; the median is shown")
     p.add_argument("--parts", type=_list(str), default=["throughput", "keys"],
                    help="comma-separated, of: throughput (string commands), types (list, set, hash "
-                        "and zset commands), keys (memory per key + replay), elements (memory per "
+                        "and zset commands), messaging (PUBLISH, MULTI/EXEC), keys (memory per key + replay), elements (memory per "
                         "hash, set and zset element); default throughput,keys")
     p.add_argument("--keep", action="store_true", help="keep the temp dir with data and logs")
     args = p.parse_args(argv)
@@ -147,6 +150,10 @@ def _benchmark(server: Server, parts: list, requests: int, pipeline: int, client
         if "types" in parts:
             run, notes = type_commands(server.port, requests, pipeline, clients)
             results.update(run)
+        if "messaging" in parts:
+            run, failed = messaging_commands(server.port, requests, pipeline, clients)
+            results.update(run)
+            notes += failed
     except Exception as exc:
         raise RuntimeError(f"{exc}\n{server.name} log:\n{server.log_tail()}") from None
     if server.proc.poll() is not None:

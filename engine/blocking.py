@@ -26,11 +26,12 @@ NEGATIVE_TIMEOUT = errors.err("timeout is negative")
 
 class Waiter:
     """A blocked client: the keys it waits on, when it gives up, and how to serve it."""
-    __slots__ = ("client", "keys", "timeout_ms", "serve", "timer")
+    __slots__ = ("client", "keys", "timeout_ms", "serve", "timer", "timeout_reply")
 
-    def __init__(self, client, keys, timeout_ms: int, serve):
+    def __init__(self, client, keys, timeout_ms: int, serve, timeout_reply=NULL_ARRAY):
         self.client, self.keys, self.timeout_ms, self.serve = client, keys, timeout_ms, serve
         self.timer = None       # the connection's timeout handle
+        self.timeout_reply = timeout_reply  # what it answers on timeout (and CLIENT UNBLOCK TIMEOUT)
 
 
 def parse_timeout(raw: bytes) -> int:
@@ -45,14 +46,14 @@ def parse_timeout(raw: bytes) -> int:
     return math.ceil(ms)
 
 
-def block(client, keys, timeout_ms: int, serve, cannot_wait=NULL_ARRAY):
+def block(client, keys, timeout_ms: int, serve, cannot_wait=NULL_ARRAY, timeout_reply=NULL_ARRAY):
     """Make client wait on keys; returns the reply the handler should return now.
 
     Inside a transaction (or wherever a client cannot wait) a blocking command
-    answers `cannot_wait` at once, as Redis does."""
+    answers `cannot_wait` at once, as Redis does; `timeout_reply` when it times out."""
     if client.connection is None or client.in_exec:
         return cannot_wait
-    waiter = client.blocked = Waiter(client, list(dict.fromkeys(keys)), timeout_ms, serve)
+    waiter = client.blocked = Waiter(client, list(dict.fromkeys(keys)), timeout_ms, serve, timeout_reply)
     blocked_keys, index = client.keyspace.blocked_keys, client.db.index
     for key in waiter.keys:
         blocked_keys.setdefault((index, key), []).append(waiter)

@@ -4,6 +4,7 @@ import os
 from dataclasses import dataclass
 from typing import Callable
 
+from engine.changes import parse_flags, show_flags
 from engine.errors import err
 
 _UNITS = {"": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
@@ -34,6 +35,7 @@ class Option:
     mutable: bool = True
     show: Callable[[object], str] = str
     choices: tuple = ()
+    merge: bool = False     # a dict value that a setting updates rather than replaces
 
 
 def _int(lo, hi):
@@ -65,20 +67,64 @@ def _memory_limit(text):
 
 _show_bool = lambda v: "yes" if v else "no"  # noqa: E731
 
+OUTPUT_CLASSES = {"normal": "normal", "slave": "replica", "replica": "replica", "pubsub": "pubsub"}
+
+
+def _output_limits(text: str) -> dict:
+    """client-output-buffer-limit: `<class> <hard> <soft> <soft seconds>` repeated."""
+    words = text.split()
+    if not words or len(words) % 4:
+        raise ValueError("Wrong number of arguments in buffer limit configuration.")
+    limits = {}
+    for i in range(0, len(words), 4):
+        kind = OUTPUT_CLASSES.get(words[i].lower())
+        if kind is None:
+            raise ValueError("Invalid client class specified in buffer limit configuration.")
+        try:
+            hard, soft = parse_memory(words[i + 1]), parse_memory(words[i + 2])
+            seconds = int(words[i + 3])
+        except ValueError:
+            seconds = -1
+        if seconds < 0 or hard < 0 or soft < 0:
+            raise ValueError("Error in hard, soft or soft_seconds setting in buffer limit configuration.")
+        limits[kind] = (hard, soft, seconds)
+    return limits
+
+
+def _show_output_limits(limits: dict) -> str:
+    return " ".join("%s %d %d %d" % ("slave" if kind == "replica" else kind, *limits[kind])
+                    for kind in ("normal", "replica", "pubsub"))
+
+
 OPTIONS = {o.name: o for o in [
     Option("port", 6379, _int(0, 65535), mutable=False),
     Option("bind", "127.0.0.1", str, mutable=False),
+    # TLS (server.tls): a second listener on the same addresses; tls-auth-clients yes requires
+    # a client certificate signed by the CA, as in Redis. Set at start-up only.
+    Option("tls-port", 0, _int(0, 65535), mutable=False),
+    Option("tls-cert-file", "", str, mutable=False),
+    Option("tls-key-file", "", str, mutable=False),
+    Option("tls-ca-cert-file", "", str, mutable=False),
+    Option("tls-ca-cert-dir", "", str, mutable=False),
+    Option("tls-auth-clients", "yes", _enum("no", "yes", "optional"), mutable=False),
+    Option("tls-protocols", "", str, mutable=False),
     Option("dir", "./data", str, mutable=False),
     Option("backend", "lmdb", _enum("lmdb", "memory"), mutable=False),
     Option("appendfsync", "always", _enum("everysec", "always", "no")),
     Option("appendonly", True, _yesno, mutable=False, show=_show_bool),
     Option("databases", 16, _int(1, 1 << 20), mutable=False),
     Option("requirepass", "", str),
+    Option("aclfile", "", str, mutable=False),
+    Option("acllog-max-len", 128, _int(0, (1 << 63) - 1)),
     Option("proto-max-bulk-len", 512 * 1024**2, _memory_limit),
     Option("client-query-buffer-limit", 1024**3, _memory_limit),
     Option("maxclients", 10000, _int(1, 1 << 30)),
     Option("timeout", 0, _int(0, 1 << 31)),
     Option("hz", 10, _int(1, 500)),
+    # SLOWLOG (µs; 0 logs every command, -1 none) and LATENCY (ms; 0 = off): engine.observe.
+    Option("slowlog-log-slower-than", 10000, _int(-1, (1 << 63) - 1)),
+    Option("slowlog-max-len", 128, _int(0, (1 << 63) - 1)),
+    Option("latency-monitor-threshold", 0, _int(0, (1 << 63) - 1)),
     Option("loglevel", "notice", _enum("debug", "verbose", "notice", "warning", "nothing")),
     Option("logfile", "", str, mutable=False),
     Option("save", "", str),
@@ -89,6 +135,10 @@ OPTIONS = {o.name: o for o in [
     Option("maxmemory-policy", "noeviction", _enum(
         "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
         "allkeys-lfu", "allkeys-random", "noeviction")),
+    Option("maxmemory-samples", 5, _int(1, 64)),
+    Option("maxmemory-eviction-tenacity", 10, _int(0, 100)),
+    Option("lfu-log-factor", 10, _int(0, (1 << 31) - 1)),
+    Option("lfu-decay-time", 1, _int(0, (1 << 31) - 1)),
     Option("pidfile", "", str, mutable=False),
     Option("daemonize", False, _yesno, mutable=False, show=_show_bool),
     # Where Redis switches an aggregate from its compact encoding (OBJECT ENCODING answers as it would).
@@ -99,6 +149,10 @@ OPTIONS = {o.name: o for o in [
     Option("zset-max-listpack-value", 64, _int(0, 1 << 63)),
     Option("list-max-listpack-size", -2, _int(-5, 1 << 31)),
     Option("list-compress-depth", 0, _int(0, 1 << 31)),
+    Option("notify-keyspace-events", 0, parse_flags, show=show_flags),
+    Option("client-output-buffer-limit",
+           _output_limits("normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60"),
+           _output_limits, show=_show_output_limits, merge=True),
 ]}
 
 # Redis 7 still accepts the pre-7.0 names of the listpack options.
@@ -127,7 +181,10 @@ class Config:
         option = _option(name)
         if option is None:
             raise ValueError(f"unknown option '{name}'")
-        self.values[option.name] = option.parse(text)
+        self.values[option.name] = self._merged(option, option.parse(text))
+
+    def _merged(self, option, value):
+        return {**self.values[option.name], **value} if option.merge else value
 
     def get(self, patterns) -> list[tuple[str, str]]:
         """(name, value) of every option matching one of the glob patterns, each once."""
@@ -150,7 +207,7 @@ class Config:
             if not option.mutable:
                 raise err(f"CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config")
             try:
-                parsed[option.name] = option.parse(text)
+                parsed[option.name] = self._merged(option, option.parse(text))
             except ValueError as exc:
                 raise err(f"CONFIG SET failed (possibly related to argument '{name}') - {exc}")
         for name, value in parsed.items():

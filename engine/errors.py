@@ -53,6 +53,12 @@ def unknown_subcommand(container: str, sub: bytes) -> RedisError:
     return err("unknown subcommand '%s'. Try %s HELP." % (_text(sub)[:128], container.upper()))
 
 
+def subcommand_arguments(container: str, sub: bytes) -> RedisError:
+    """A subcommand that exists, given arguments it cannot take."""
+    return err("unknown subcommand or wrong number of arguments for '%s'. Try %s HELP."
+               % (_text(sub)[:128], container.upper()))
+
+
 def _text(b: bytes) -> str:
     # Error replies are single lines: Redis maps CR and LF to spaces.
     return b.decode("utf-8", "replace").replace("\r", " ").replace("\n", " ")

@@ -74,6 +74,7 @@ class Origin(NamedTuple):
 
 
 ORIGIN_EXPIRE = Origin("expire").encode()
+ORIGIN_EVICT = Origin("evict").encode()
 ORIGIN_INTERNAL = Origin("internal").encode()
 
 

@@ -1,8 +1,9 @@
 """The one path every command takes: look up, check, run the handler, return the reply."""
 import logging
 import time
+from time import perf_counter_ns
 
-from engine import errors, events
+from engine import acl, changes, errors, events, observe
 from engine.blocking import serve_ready
 from engine.client import Client
 from engine.errors import RedisError
@@ -13,6 +14,9 @@ log = logging.getLogger("redwood.executor")
 
 # What runs at once inside MULTI instead of being queued.
 TRANSACTION_CONTROL = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
+# What a RESP2 client with subscriptions may run.
+SUBSCRIBED_MODE = frozenset({"subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe",
+                             "sunsubscribe", "ping", "quit", "reset"})
 
 
 def execute(client: Client, argv: list):
@@ -20,7 +24,14 @@ def execute(client: Client, argv: list):
     try:
         spec = lookup(argv)
         if not client.authenticated and not spec.no_auth:
-            return errors.NOAUTH
+            raise errors.NOAUTH             # raised: a refused EXEC answers EXECABORT, as in Redis
+        if client.acl is not None:          # a restricted ACL user: NOPERM or on
+            acl.check(client, spec, argv)
+        if client.state.maxmemory:          # evict before any command; OOM for one that may grow memory
+            client.state.eviction.before_command(client, spec)
+        if client.subscriptions and client.resp == 2 and spec.name not in SUBSCRIBED_MODE:
+            raise errors.err("Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                             "QUIT / RESET are allowed in this context" % spec.name)
         if client.multi is not None and spec.name not in TRANSACTION_CONTROL:
             return queue(client, spec, argv)
         reply = run(client, spec, argv)
@@ -32,8 +43,11 @@ def execute(client: Client, argv: list):
         if client.multi is not None:
             client.multi_failed = True      # unknown command or wrong arity: EXEC will abort
         return exc
-    if client.keyspace.ready:
-        serve_ready(client.keyspace)        # this write may have fed clients blocked on its keys
+    keyspace = client.keyspace
+    if keyspace.ready:
+        serve_ready(keyspace)               # this write may have fed clients blocked on its keys
+        if keyspace.changes:
+            changes.process(client.state, client)
     return reply
 
 
@@ -41,8 +55,15 @@ def run(client: Client, spec, argv: list):
     """Run a looked-up command (directly, or queued by MULTI and run by EXEC)."""
     if spec.write and client.store.failure is not None:
         return client.store.failure
+    state = client.state
+    monitors = state.monitors
+    if monitors and client.monitor and (spec.readonly or observe.may_replicate(spec)):
+        return observe.MONITOR_KEYSPACE
     client.keyspace.now = time.time_ns() // 1_000_000
     client.last_command = spec.name
+    if client.keyspace.notify_flags & changes.KEY_MISS:
+        client.keyspace.miss_scope = changes.miss_scope(spec, argv)
+    start = perf_counter_ns()
     try:
         return spec.handler(client, argv)
     except RedisError as exc:
@@ -50,6 +71,16 @@ def run(client: Client, spec, argv: list):
     except Exception:           # a handler bug: this reply fails, the connection and server go on
         log.exception("command %r failed", argv[0][:64])
         return errors.err("internal error while running the command (see the server log)")
+    finally:
+        if client.keyspace.changes:
+            changes.process(client.state, client)
+        if client.tracking is not None:
+            client.keyspace.tracking.after_command(client, spec, argv)
+        elapsed = perf_counter_ns() - start     # SLOWLOG and LATENCY (engine.observe)
+        if elapsed >= state.slow_ns:
+            observe.record_slow(client, spec, argv, elapsed)
+        if monitors:
+            observe.feed_monitors(client, spec, argv)
 
 
 def queue(client: Client, spec, argv: list):
@@ -79,6 +110,7 @@ def replay(state, from_seq: int = 1, to_seq: int | None = None, progress=None) -
     client = ReplayClient(state)
     dbs, handlers = keyspace.dbs, {}
     keyspace.expiring = False
+    notify_new, keyspace.notify_new = keyspace.notify_new, False    # replay announces nothing
     count = last_ts = 0
     try:
         for key, ts, db, argv in events.replay_stream(state.backend.scan(from_seq, to_seq)):
@@ -96,6 +128,6 @@ def replay(state, from_seq: int = 1, to_seq: int | None = None, progress=None) -
             if progress is not None and not count % 100_000:
                 progress(count)
     finally:
-        keyspace.expiring = True
+        keyspace.expiring, keyspace.notify_new = True, notify_new
     state.store.last_ts = max(state.store.last_ts, last_ts)
     return count

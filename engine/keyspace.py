@@ -20,7 +20,7 @@ STRINGS = (bytes, bytearray)
 
 
 class Database:
-    __slots__ = ("index", "data", "expires", "heap", "keyspace", "_sample")
+    __slots__ = ("index", "data", "expires", "heap", "keyspace", "_sample", "access")
 
     def __init__(self, index: int, keyspace: "Keyspace"):
         self.index = index
@@ -29,6 +29,7 @@ class Database:
         self.expires: dict[bytes, int] = {}    # key -> unix time in ms
         self.heap: list[tuple[int, bytes]] = []  # (when, key); stale entries skipped on pop
         self._sample: tuple = ()                 # cached key tuple for RANDOMKEY and sampling
+        self.access = None   # per-key LRU clock or LFU counter while the maxmemory policy needs one
 
     def __len__(self):
         return len(self.data)
@@ -41,7 +42,11 @@ class Database:
             when = self.expires.get(key)
             if when is not None and when <= self.keyspace.now and self.keyspace.expiring:
                 self.expire(key)
-                return None
+                value = None
+        if value is None and self.keyspace.miss_scope is not None:
+            self.keyspace.missed(self.index, key)
+        elif self.access is not None and value is not None:
+            self.access.touch(key)
         return value
 
     def get_string(self, key: bytes):
@@ -70,17 +75,24 @@ class Database:
     def set(self, key: bytes, value, keepttl: bool = False):
         """Store a value (a new aggregate is stored once, then changed in place).
         A client blocked on this key (BLPOP …) is told it may be served."""
+        keyspace = self.keyspace
+        if keyspace.notify_new and key not in self.data:
+            keyspace.changes.append((self.index, key, "new"))
         self.data[key] = value
         if not keepttl and self.expires:
             self.expires.pop(key, None)
-        if self.keyspace.blocked_keys:
-            self.keyspace.signal(self.index, key)
+        if self.access is not None:
+            self.access.touch(key)
+        if keyspace.blocked_keys:
+            keyspace.signal(self.index, key)
 
     def delete(self, key: bytes) -> bool:
         if self.data.pop(key, None) is None:
             return False
         if self.expires:
             self.expires.pop(key, None)
+        if self.access is not None:
+            self.access.pop(key, None)
         return True
 
     def set_expire(self, key: bytes, when: int):
@@ -92,14 +104,26 @@ class Database:
     def persist(self, key: bytes) -> bool:
         return self.expires.pop(key, None) is not None
 
+    def is_expired(self, key: bytes) -> bool:
+        """Whether key is still stored but past its expiry time (not yet deleted)."""
+        when = self.expires.get(key)
+        return when is not None and when <= self.keyspace.now and key in self.data
+
     def clear(self):
+        if self.keyspace.watched_keys:
+            self.keyspace.touch_db(self)
         self.data = {}
         self.expires = {}
         self.heap = []
         self._sample = ()
+        if self.access is not None:
+            self.access.clear()
 
     def swap(self, other: "Database"):
-        for name in ("data", "expires", "heap", "_sample"):
+        if self.keyspace.watched_keys:
+            self.keyspace.touch_db(self, other)
+            self.keyspace.touch_db(other, self)
+        for name in ("data", "expires", "heap", "_sample", "access"):
             mine, theirs = getattr(self, name), getattr(other, name)
             setattr(self, name, theirs)
             setattr(other, name, mine)
@@ -159,6 +183,17 @@ class Keyspace:
         # and the ones written since they were last looked at.
         self.blocked_keys: dict[tuple[int, bytes], list] = {}
         self.ready: dict[tuple[int, bytes], None] = {}
+        # WATCHed keys: (db index, key) -> {client: None}.
+        self.watched_keys: dict[tuple[int, bytes], dict] = {}
+        # While anything reacts to writes (WATCH, keyspace notifications, client-side caching),
+        # `observed` is true and every logged write is also noted in `changes` as
+        # (db index, argv or key, cause) for engine.changes to process after the command.
+        self.observed = False
+        self.changes: list = []
+        self.notify_flags = 0       # notify-keyspace-events, as engine.changes' bits
+        self.notify_new = False     # the `n` class: note key creation in db.set
+        self.tracking = None        # engine.tracking's table (false while no client tracks keys)
+        self.miss_scope = None      # with class m on: which lookups announce a miss (changes.miss_scope)
 
     def signal(self, db_index: int, key: bytes):
         """Note that a key clients are blocked on may have become servable."""
@@ -168,6 +203,75 @@ class Keyspace:
     def clear(self):
         for db in self.dbs:
             db.clear()
+
+    def missed(self, db_index: int, key: bytes):
+        scope = self.miss_scope
+        if scope is True or key in scope:
+            self.changes.append((db_index, key, "keymiss"))
+
+    def update_observed(self):
+        self.observed = bool(self.watched_keys or self.notify_flags or self.tracking)
+
+    # -- WATCH ---------------------------------------------------------------
+    def watch(self, client, db: Database, key: bytes):
+        """Watch key for client. A key already past its expiry time is noted as such: its
+        deletion is then no change (Redis 7.0's rule), anything else is."""
+        slot = (db.index, key)
+        if client.watched is None:
+            client.watched = {}
+        if slot not in client.watched:
+            client.watched[slot] = db.is_expired(key)
+            self.watched_keys.setdefault(slot, {})[client] = None
+            self.observed = True
+
+    def unwatch(self, client):
+        watched, client.watched = client.watched, None
+        for slot in watched or ():
+            clients = self.watched_keys[slot]
+            del clients[client]
+            if not clients:
+                del self.watched_keys[slot]
+        if watched:
+            self.update_observed()
+
+    def touch(self, db_index: int, key: bytes):
+        """A write changed key: clients watching it will fail their EXEC."""
+        for client in list(self.watched_keys.get((db_index, key), ())):
+            if client.watched[(db_index, key)] and key not in self.dbs[db_index].data:
+                client.watched[(db_index, key)] = False   # a key expired at WATCH went away
+                continue
+            client.dirty = True
+            self.unwatch(client)
+
+    def touch_db(self, emptied: Database, replaced_with: Database | None = None):
+        """FLUSHDB, FLUSHALL, SWAPDB: watched keys of `emptied` that existed, or that the
+        database swapped in has, are changed (keys expired at WATCH as in touch())."""
+        for (index, key), clients in list(self.watched_keys.items()):
+            if index != emptied.index:
+                continue
+            existed = key in emptied.data
+            arrives = replaced_with is not None and key in replaced_with.data
+            if not (existed or arrives):
+                continue
+            for client in list(clients):
+                if client.watched[(index, key)]:
+                    if not arrives:
+                        client.watched[(index, key)] = False
+                        continue
+                    if replaced_with.is_expired(key):
+                        continue
+                elif not existed and replaced_with.is_expired(key):
+                    client.watched[(index, key)] = True
+                    continue
+                client.dirty = True
+                self.unwatch(client)
+
+    def watched_expired(self, client) -> bool:
+        """At EXEC: a watched key (live when watched) has expired since, deleted or not."""
+        for (index, key), expired_at_watch in client.watched.items():
+            if not expired_at_watch and self.dbs[index].is_expired(key):
+                return True
+        return False
 
     def total_keys(self) -> int:
         return sum(len(db.data) for db in self.dbs)

@@ -74,6 +74,11 @@ class Push(list):
     __slots__ = ()
 
 
+class Several(list):
+    """Several replies in a row for one command (SUBSCRIBE a b answers once per channel)."""
+    __slots__ = ()
+
+
 class BigNumber(int):
     """RESP3 big number (`(`); RESP2 bulk string."""
     __slots__ = ()

@@ -4,9 +4,15 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from engine.acl import Users
+from engine.changes import KEYEVENT, KEYSPACE, NEW
 from engine.config import Config
-from engine.events import FORMAT_VERSION, ORIGIN_EXPIRE
+from engine.events import FORMAT_VERSION, ORIGIN_EVICT, ORIGIN_EXPIRE
+from engine.eviction import Eviction
 from engine.keyspace import Keyspace
+from engine.observe import THRESHOLDS, Latency, Slowlog, slow_ns
+from engine.pubsub import PubSub
+from engine.tracking import TrackingTable
 from engine.store import Store
 
 
@@ -16,6 +22,7 @@ class Stats:
     total_commands_processed: int = 0
     rejected_connections: int = 0
     expired_keys: int = 0
+    evicted_keys: int = 0
     keyspace_hits: int = 0
     keyspace_misses: int = 0
     net_input_bytes: int = 0
@@ -55,6 +62,7 @@ class ServerState:
         self.keyspace = Keyspace(config["databases"])
         self.store = Store(backend, self.keyspace, config["appendfsync"])
         self.clients: dict = {}
+        self.users = Users(self)             # ACL users, ACL LOG (engine.acl)
         self.stats = Stats()
         self.loading = Loading()
         self.started = time.time()
@@ -67,13 +75,49 @@ class ServerState:
         self.shutdown = _refuse_shutdown   # the server installs the real one: shutdown(save: bool)
         self.keyspace.log_expired = self._log_expired
         config.on_change("appendfsync", self._set_appendfsync)
+        self.pubsub = PubSub()
+        self.keyspace.tracking = TrackingTable(self)
+        self.maxmemory = 0                   # non-zero: the executor runs self.eviction before commands
+        self.eviction = Eviction(self)       # keeps maxmemory and the keys' access metadata in step with the config
+        config.on_change("notify-keyspace-events", self._set_notify_flags)
+        self._set_notify_flags(config["notify-keyspace-events"])
+        self.slowlog, self.latency = Slowlog(), Latency()     # engine.observe
+        self.monitors: list = []             # clients in MONITOR mode
+        self.slow_ns = slow_ns(config)       # the executor records commands at least this slow
+        for name in THRESHOLDS:
+            config.on_change(name, self._set_slow_ns)
+        self.pause_mode = ""                 # CLIENT PAUSE: "write" or "all" until pause_end
+        self.pause_end = 0.0                 # time.monotonic()
+        self.postponed: dict = {}            # connections holding commands until the pause ends
 
     def _log_expired(self, db_index: int, key: bytes):
         self.stats.expired_keys += 1
-        self.store.append(db_index, [b"DEL", key], ORIGIN_EXPIRE)
+        self._log_removal(db_index, key, ORIGIN_EXPIRE, "expired")
+
+    def log_evicted(self, db_index: int, key: bytes):
+        """An evicted key (deleted already) is logged as `DEL key`, origin `evict`."""
+        self.stats.evicted_keys += 1
+        self._log_removal(db_index, key, ORIGIN_EVICT, "evicted")
+
+    def _log_removal(self, db_index: int, key: bytes, origin: bytes, cause: str):
+        """A key the server removed (not a command): DEL in the log, and a change for WATCH,
+        keyspace notifications and tracking (engine.changes)."""
+        self.store.append(db_index, [b"DEL", key], origin)
+        if self.keyspace.observed:
+            self.keyspace.changes.append((db_index, key, cause))
+
+    def _set_notify_flags(self, flags: int):
+        keyspace = self.keyspace
+        keyspace.notify_flags = flags if flags & (KEYSPACE | KEYEVENT) else 0
+        keyspace.notify_new = bool(keyspace.notify_flags & NEW)
+        keyspace.miss_scope = None
+        keyspace.update_observed()
 
     def _set_appendfsync(self, value):
         self.store.appendfsync = value
+
+    def _set_slow_ns(self, value):
+        self.slow_ns = slow_ns(self.config)
 
 
 class FormatError(Exception):

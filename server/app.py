@@ -13,10 +13,12 @@ import anyio
 
 from backends import open_backend
 from backends.base import LogUnavailable
-from engine import commands  # noqa: F401  (registers every command family)
+from engine import changes, commands  # noqa: F401  (commands registers every family)
+from engine.acl import ACLFileError
 from engine.executor import replay
 from engine.events import CorruptRecord
 from engine.state import FormatError, ServerState
+from server import tls
 from server.connection import Connection
 
 log = logging.getLogger("redwood")
@@ -40,6 +42,10 @@ def _open(config):
         raise StartupError(f"cannot open the event log: {exc}") from exc
     try:
         state = ServerState(config, backend)
+    except ACLFileError as exc:
+        backend.close()
+        raise StartupError(str(exc)) from exc
+    try:
         load(state)
     except (CorruptRecord, FormatError) as exc:
         backend.close()
@@ -70,6 +76,9 @@ def load(state):
 
 
 async def _main(config):
+    if not config["port"] and not config["tls-port"]:
+        raise StartupError("Configured to not listen anywhere, exiting.")
+    tls_context = _tls_context(config)
     backend, state = _open(config)
     loop = asyncio.get_running_loop()
     store = state.store
@@ -78,15 +87,8 @@ async def _main(config):
     stop = anyio.Event()
     state.shutdown = lambda save=True: stop.set()
     state.reload = lambda: (store.flush(), load(state))
-    listeners = []
-    for host in config["bind"].split():
-        listeners.append(await loop.create_server(
-            lambda: Connection(state), host=host, port=config["port"],
-            backlog=config["tcp-backlog"], reuse_address=True))
-    state.tcp_port = listeners[0].sockets[0].getsockname()[1]
+    listeners = await _listen(config, state, tls_context)
     _write_pidfile(config["pidfile"])
-    log.info("Ready to accept connections tcp on %s:%d (pid %d)",
-             config["bind"], state.tcp_port, os.getpid())
     try:
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_active_expire, state)
@@ -110,6 +112,33 @@ async def _main(config):
         log.info("Redwood is now ready to exit, bye bye...")
 
 
+def _tls_context(config):
+    if not config["tls-port"]:
+        return None
+    try:
+        return tls.server_context(config)
+    except tls.TLSConfigError as exc:
+        raise StartupError(f"Failed to configure TLS: {exc}") from exc
+
+
+async def _listen(config, state, tls_context):
+    """Redis's listeners on every `bind` address: TCP on `port`, TLS on `tls-port` (0: none).
+    INFO's tcp_port is the TCP port, or the TLS one when there is no TCP listener, as in Redis."""
+    loop = asyncio.get_running_loop()
+    listeners = []
+    for kind, port, context in (("tcp", config["port"], None), ("tls", config["tls-port"], tls_context)):
+        if not port:
+            continue
+        for host in config["bind"].split():
+            listeners.append(await loop.create_server(
+                lambda: Connection(state), host=host, port=port, ssl=context,
+                backlog=config["tcp-backlog"], reuse_address=True))
+        log.info("Ready to accept connections %s on %s:%d (pid %d)",
+                 kind, config["bind"], port, os.getpid())
+    state.tcp_port = listeners[0].sockets[0].getsockname()[1]
+    return listeners
+
+
 async def _active_expire(state):
     """Redis's active expiry cycle: hz times a second, bounded work per database."""
     while True:
@@ -123,6 +152,8 @@ async def _active_expire(state):
             if db.expires:
                 while db.expire_due(200) == 200 and time.perf_counter() < deadline:
                     pass
+        if keyspace.changes:
+            changes.process(state)
 
 
 async def _sample_stats(state):
@@ -132,15 +163,16 @@ async def _sample_stats(state):
 
 
 async def _close_idle_clients(state):
-    """Redis's `timeout`: clients idle for longer are disconnected (0 disables it);
-    a blocked client is waiting, not idle."""
+    """Redis's `timeout`: clients idle for longer are disconnected (0 disables it); a blocked
+    client is waiting, not idle, and a subscriber is kept as Redis keeps it."""
     while True:
         await anyio.sleep(1)
         timeout = state.config["timeout"]
         if timeout:
             deadline = time.time() - timeout
             for client in list(state.clients.values()):
-                if client.last_active < deadline and client.blocked is None:
+                if (client.last_active < deadline and client.blocked is None
+                        and not (client.channels or client.patterns or client.shard_channels)):
                     client.connection.close()
 
 

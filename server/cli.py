@@ -52,7 +52,23 @@ def parse_config_file(path: str, config: Config):
                 raise SystemExit(f"*** FATAL CONFIG FILE ERROR *** line {number}: {line.strip()!r}: {exc}")
 
 
+def _use_jemalloc():
+    """Re-execute this command under jemalloc, Redis's allocator, when the system has it
+    (Debian's libjemalloc2): Python then allocates with it (PYTHONMALLOC=malloc) at pymalloc's
+    speed, and used_memory, which maxmemory limits, is its exact count of allocated bytes
+    (engine.eviction). A PYTHONMALLOC already set (pymalloc, malloc, debug) is kept as it is."""
+    if "PYTHONMALLOC" in os.environ:
+        return
+    import ctypes.util
+    library = ctypes.util.find_library("jemalloc")
+    if library:
+        preload = " ".join(filter(None, (library, os.environ.get("LD_PRELOAD"))))
+        os.execve(sys.executable, sys.orig_argv,
+                  {**os.environ, "PYTHONMALLOC": "malloc", "LD_PRELOAD": preload})
+
+
 def _serve(args):
+    _use_jemalloc()
     config = Config()
     if args.config_file:
         parse_config_file(args.config_file, config)

@@ -18,8 +18,8 @@ import hiredis
 
 from engine.errors import RedisError
 from engine.parsing import to_int
-from engine.replies import (BigNumber, Double, Map, NoReply, NullArray, Push, RSet, format_double,
-                            Status, Verbatim)
+from engine.replies import (BigNumber, Double, Map, NoReply, NullArray, Push, RSet, Several,
+                            Status, Verbatim, format_double)
 
 INLINE_MAX = 64 * 1024          # PROTO_INLINE_MAX_SIZE
 BIG_ARG = 32 * 1024             # payloads from this size are gathered in chunks, not re-copied
@@ -352,6 +352,9 @@ def _encode(value, resp3: bool, out: list):
         out.append(b",%s\r\n" % text if resp3 else b"$%d\r\n%s\r\n" % (len(text), text))
     elif kind is bool:
         out.append((b"#t\r\n" if value else b"#f\r\n") if resp3 else b":%d\r\n" % value)
+    elif kind is Several:
+        for item in value:
+            _encode(item, resp3, out)
     elif kind is NoReply:
         pass
     elif kind is NullArray:

@@ -8,7 +8,8 @@ import shutil
 
 import pytest
 
-from tests.servers import RawClient, RealRedis, Redwood, fresh_dir, reply_end
+from tests.servers import RawClient, RealRedis, Redwood, encode_command, fresh_dir, reply_end
+from tests.test_diff_strings import command
 
 
 @pytest.fixture(scope="session")
@@ -112,3 +113,60 @@ def diff(real_redis, shared_redwood):
     d.both("FLUSHALL")
     yield d
     d.close()
+
+
+# -- several connections per server ------------------------------------------------
+class Sessions:
+    """Named connections to one server, opened on first use."""
+
+    def __init__(self, port):
+        self.port, self.clients = port, {}
+
+    def __getitem__(self, name) -> RawClient:
+        if name not in self.clients:
+            self.clients[name] = RawClient(self.port)
+        return self.clients[name]
+
+    def close(self):
+        for client in self.clients.values():
+            client.close()
+
+
+def _step(sessions, line) -> bytes:
+    """`A: CMD …` sends a command on connection A and reads its reply; `A> CMD …` only sends it
+    (a blocking command); `A<` reads one more reply or message that A has coming."""
+    name, mark, rest = line[0], line[1], line[2:].strip()
+    client = sessions[name]
+    if mark == "<":
+        return client.read_reply()
+    if mark == ">":
+        client.send_raw(encode_command(command(rest)))
+        return b""
+    return client.call(*command(rest))
+
+
+@pytest.fixture
+def both(real_redis, shared_redwood):
+    """Named connections to real Redis and to Redwood, for steps that need several clients."""
+    pair = Sessions(real_redis.port), Sessions(shared_redwood.port)
+    for sessions in pair:
+        sessions["setup"].call("FLUSHALL")
+        sessions["setup"].call("CONFIG", "SET", "notify-keyspace-events", "")
+    yield pair
+    for sessions in pair:
+        sessions["setup"].call("CONFIG", "SET", "notify-keyspace-events", "")
+        sessions.close()
+
+
+def run_steps(both, steps):
+    """Each step must get the same bytes on both servers, except `~` steps (HELLO's client id),
+    and `%` steps, whose array is in Redis's hash-table order: the same elements."""
+    redis, redwood = both
+    for line in steps:
+        mark = line[0] if line[0] in "~%" else ""
+        line = line[len(mark):]
+        expected, actual = _step(redis, line), _step(redwood, line)
+        if mark == "%":
+            expected, actual = sorted(reply_items(expected)), sorted(reply_items(actual))
+        assert actual == expected or mark == "~", \
+            f"{line!r}: Redis said {expected!r}, Redwood said {actual!r}"

@@ -50,7 +50,8 @@ def test_config_file_and_config_rewrite(tmp_path):
         client = server.client()
         assert client.config_get("appendfsync") == {"appendfsync": "everysec"}
         assert client.config_get("max*") == {"maxclients": "100", "maxmemory": "0",
-                                            "maxmemory-policy": "noeviction"}
+                                            "maxmemory-policy": "noeviction", "maxmemory-samples": "5",
+                                            "maxmemory-eviction-tenacity": "10"}
         assert client.config_set("maxclients", "200")
         assert client.config_set("appendfsync", "always")
         assert client.config_rewrite()

@@ -5,6 +5,7 @@ Expiry commands (EXPIRE, TTL, PERSIST …) are in `expire.py`.
 from typing import Callable, NamedTuple
 
 from engine import errors, glob
+from engine.eviction import LRUClock, untouched
 from engine.parsing import INT32_MAX, INT32_MIN, parse_db_index, to_int
 from engine.registry import command, container_docs
 from engine.replies import OK, Status
@@ -283,6 +284,8 @@ def _flush_mode(argv):
          complexity="O(N) where N is the number of keys in the selected database", syntax="[ASYNC | SYNC]")
 def flushdb(client, argv):
     _flush_mode(argv)
+    if client.keyspace.tracking:
+        client.keyspace.tracking.flushed()
     if client.db.data:
         client.db.clear()
         client.log([b"FLUSHDB"])
@@ -294,6 +297,8 @@ def flushdb(client, argv):
          complexity="O(N) where N is the total number of keys in all databases", syntax="[ASYNC | SYNC]")
 def flushall(client, argv):
     _flush_mode(argv)
+    if client.keyspace.tracking:
+        client.keyspace.tracking.flushed()
     flushed = False
     for db in client.keyspace.dbs:
         if db.data:
@@ -368,22 +373,23 @@ def object_refcount(client, argv):
          summary="Get the time since a Redis object was last accessed", since="2.2.3", complexity="O(1)",
          syntax="key")
 def object_idletime(client, argv):
-    if client.db.get(argv[2]) is None:
+    if untouched(client.db, argv[2]) is None:
         return None
     if _lfu(client):
         raise LFU_SELECTED
-    return 0   # no per-key access time is kept yet
+    access = client.db.access       # access times are kept only under an LRU policy (engine.eviction)
+    return access.idle_ms(argv[2]) // 1000 if isinstance(access, LRUClock) else 0
 
 
 @command("object|freq", 3, "readonly", keys=(2, 2, 1), group="generic", acl="keyspace",
          summary="Get the logarithmic access frequency counter of a Redis object", since="4.0.0",
          complexity="O(1)", syntax="key")
 def object_freq(client, argv):
-    if client.db.get(argv[2]) is None:
+    if untouched(client.db, argv[2]) is None:
         return None
     if not _lfu(client):
         raise LFU_NOT_SELECTED
-    return 0   # no per-key LFU counter is kept yet
+    return client.db.access.counter(argv[2])
 
 
 @command("object|help", 2, "loading stale", group="generic", acl="keyspace",

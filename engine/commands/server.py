@@ -8,6 +8,7 @@ import time
 from engine import errors
 from engine.commands.connection import REDIS_VERSION
 from engine.commands.keys import TYPES
+from engine.observe import redact
 from engine.registry import command, container_docs
 from engine.replies import NO_REPLY, OK, Map, Status, Verbatim
 
@@ -46,12 +47,8 @@ def _human(n: int) -> str:
 
 
 def resident_bytes() -> tuple[int, int]:
-    """(resident, of which file-backed) memory of this process, from /proc/self/statm.
-
-    `used_memory` is the resident memory minus the file-backed part: the log's
-    pages that LMDB maps (replay reads the whole log) are page cache the kernel
-    can drop, not heap. A Python heap has no cheaper exact figure; it includes
-    the interpreter (~25 MB)."""
+    """(resident, of which file-backed) memory of this process, from /proc/self/statm. The
+    file-backed part is mostly the log's pages that LMDB maps: page cache, not heap."""
     with open("/proc/self/statm") as f:
         fields = f.read().split()
     page = resource.getpagesize()
@@ -60,15 +57,19 @@ def resident_bytes() -> tuple[int, int]:
 
 def _memory(state, now):
     rss, mapped = resident_bytes()
-    used = rss - mapped
+    eviction = state.eviction
+    used = eviction.meter.refresh()     # engine.eviction: what the allocator holds, as maxmemory sees it
     state.peak_memory = max(state.peak_memory, used)
     maxmemory = state.config["maxmemory"]
     return [("used_memory", used), ("used_memory_human", _human(used)),
             ("used_memory_rss", rss), ("used_memory_rss_human", _human(rss)),
             ("used_memory_peak", state.peak_memory), ("used_memory_peak_human", _human(state.peak_memory)),
+            ("used_memory_startup", eviction.startup),
+            ("used_memory_dataset", max(0, used - eviction.startup)),
             ("maxmemory", maxmemory), ("maxmemory_human", _human(maxmemory)),
             ("maxmemory_policy", state.config["maxmemory-policy"]),
-            ("mem_allocator", "pymalloc")]
+            ("mem_fragmentation_ratio", f"{(rss - mapped) / used:.2f}"),
+            ("mem_allocator", eviction.meter.name)]
 
 
 def _persistence(state, now):
@@ -93,7 +94,7 @@ def _stats(state, now):
             ("total_net_input_bytes", s.net_input_bytes), ("total_net_output_bytes", s.net_output_bytes),
             ("rejected_connections", s.rejected_connections), ("sync_full", 0),
             ("sync_partial_ok", 0), ("sync_partial_err", 0), ("expired_keys", s.expired_keys),
-            ("evicted_keys", 0), ("keyspace_hits", s.keyspace_hits),
+            ("evicted_keys", s.evicted_keys), ("keyspace_hits", s.keyspace_hits),
             ("keyspace_misses", s.keyspace_misses), ("pubsub_channels", 0), ("pubsub_patterns", 0),
             ("total_error_replies", 0)]
 
@@ -149,6 +150,9 @@ container_docs("config", group="server", summary="A container for server configu
                complexity="Depends on subcommand.")
 
 
+SECRET_OPTIONS = (b"requirepass", b"masterauth")    # never shown in the slow log or MONITOR
+
+
 @command("config|get", -3, "admin noscript loading stale", group="server",
          summary="Get the values of configuration parameters", since="2.0.0",
          complexity="O(N) when N is the number of configuration parameters provided",
@@ -167,6 +171,7 @@ def config_set(client, argv):
         raise errors.wrong_arity("config|set")
     pairs = [(argv[i].decode("utf-8", "replace"), argv[i + 1].decode("utf-8", "replace"))
              for i in range(2, len(argv), 2)]
+    redact(argv, *(i + 1 for i in range(2, len(argv), 2) if argv[i].lower() in SECRET_OPTIONS))
     client.state.config.set(pairs)
     return OK
 
