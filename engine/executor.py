@@ -1,7 +1,6 @@
 """The one path every command takes: look up, check, run the handler, return the reply."""
 import logging
-import time
-from time import perf_counter_ns
+from time import time_ns
 
 from engine import acl, changes, errors, events, observe
 from engine.blocking import serve_ready
@@ -55,32 +54,31 @@ def run(client: Client, spec, argv: list):
     """Run a looked-up command (directly, or queued by MULTI and run by EXEC)."""
     if spec.write and client.store.failure is not None:
         return client.store.failure
-    state = client.state
-    monitors = state.monitors
-    if monitors and client.monitor and (spec.readonly or observe.may_replicate(spec)):
+    state, keyspace = client.state, client.keyspace
+    if state.monitors and client.monitor and (spec.readonly or observe.may_replicate(spec)):
         return observe.MONITOR_KEYSPACE
-    client.keyspace.now = time.time_ns() // 1_000_000
+    start = time_ns()                       # the command's clock, and SLOWLOG's
+    keyspace.now = start // 1_000_000
     client.last_command = spec.name
-    if client.keyspace.notify_flags & changes.KEY_MISS:
-        client.keyspace.miss_scope = changes.miss_scope(spec, argv)
-    start = perf_counter_ns()
+    if keyspace.notify_flags:
+        keyspace.miss_scope = changes.miss_scope(spec, argv) if keyspace.notify_flags & changes.KEY_MISS else None
     try:
-        return spec.handler(client, argv)
+        reply = spec.handler(client, argv)
     except RedisError as exc:
-        return exc
+        reply = exc
     except Exception:           # a handler bug: this reply fails, the connection and server go on
         log.exception("command %r failed", argv[0][:64])
-        return errors.err("internal error while running the command (see the server log)")
-    finally:
-        if client.keyspace.changes:
-            changes.process(client.state, client)
-        if client.tracking is not None:
-            client.keyspace.tracking.after_command(client, spec, argv)
-        elapsed = perf_counter_ns() - start     # SLOWLOG and LATENCY (engine.observe)
-        if elapsed >= state.slow_ns:
-            observe.record_slow(client, spec, argv, elapsed)
-        if monitors:
-            observe.feed_monitors(client, spec, argv)
+        reply = errors.err("internal error while running the command (see the server log)")
+    elapsed = time_ns() - start             # SLOWLOG and LATENCY (engine.observe)
+    if keyspace.changes:
+        changes.process(state, client)
+    if client.tracking is not None:
+        keyspace.tracking.after_command(client, spec, argv)
+    if elapsed >= state.slow_ns:
+        observe.record_slow(client, spec, argv, elapsed)
+    if state.monitors:
+        observe.feed_monitors(client, spec, argv)
+    return reply
 
 
 def queue(client: Client, spec, argv: list):

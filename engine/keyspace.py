@@ -38,16 +38,18 @@ class Database:
     def get(self, key: bytes):
         """The live value of key, or None; expires it first if it is due."""
         value = self.data.get(key)
-        if value is not None and self.expires:
-            when = self.expires.get(key)
-            if when is not None and when <= self.keyspace.now and self.keyspace.expiring:
-                self.expire(key)
-                value = None
-        if value is None and self.keyspace.miss_scope is not None:
+        if value is not None:
+            if self.expires:
+                when = self.expires.get(key)
+                if when is not None and when <= self.keyspace.now and self.keyspace.expiring:
+                    self.expire(key)
+                    return self.get(key)        # gone: a miss
+            if self.access is not None:
+                self.access.touch(key)
+            return value
+        if self.keyspace.miss_scope is not None:
             self.keyspace.missed(self.index, key)
-        elif self.access is not None and value is not None:
-            self.access.touch(key)
-        return value
+        return None
 
     def get_string(self, key: bytes):
         """The string at key (bytes, or bytearray once modified in place: Redis's "raw"),
