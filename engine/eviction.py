@@ -121,6 +121,8 @@ class PymallocMeter:
 
 
 def open_meter():
+    """jemalloc's exact counters when it is the allocator (server.cli preloads it), else the
+    pymalloc estimate."""
     libc = ctypes.CDLL(None)
     if os.environ.get("PYTHONMALLOC") == "malloc" and hasattr(libc, "mallctl"):
         try:
@@ -159,22 +161,26 @@ class LFUCounters(dict):
         return (self.keyspace.now // 60000) & 65535
 
     def touch(self, key):
+        """An access: a new key starts at LFU_INIT_VAL; a known one decays, then may count
+        one more, the less likely the higher it is (updateLFU)."""
         packed = self.get(key)
         if packed is None:
-            self[key] = self.minutes() << 8 | LFU_INIT_VAL
-            return
-        counter = self.counter(key)
-        if counter < 255:
-            base = max(counter - LFU_INIT_VAL, 0)
-            if random.random() < 1.0 / (base * self.settings.lfu_log_factor + 1):
-                counter += 1
+            counter = LFU_INIT_VAL
+        else:
+            counter = self._decayed(packed)
+            if counter < 255:
+                base = max(counter - LFU_INIT_VAL, 0)
+                if random.random() < 1.0 / (base * self.settings.lfu_log_factor + 1):
+                    counter += 1
         self[key] = self.minutes() << 8 | counter
 
     def counter(self, key) -> int:
-        """The counter after its decay (LFUDecrAndReturn): one less per decay period."""
+        """OBJECT FREQ, and the eviction score: the key's counter after its decay."""
         packed = self.get(key)
-        if packed is None:
-            return LFU_INIT_VAL
+        return LFU_INIT_VAL if packed is None else self._decayed(packed)
+
+    def _decayed(self, packed: int) -> int:
+        """LFUDecrAndReturn(): one less per decay period since the last access."""
         counter, decay = packed & 255, self.settings.lfu_decay_time
         if decay:
             now, then = self.minutes(), packed >> 8

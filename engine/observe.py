@@ -104,9 +104,10 @@ class Latency:
         self.events: dict[bytes, Series] = {}
 
     def add(self, event: str, ms: int):
-        series = self.events.get(event.encode())
+        name = event.encode()
+        series = self.events.get(name)
         if series is None:
-            series = self.events[event.encode()] = Series()
+            series = self.events[name] = Series()
         series.max = max(series.max, ms)
         now = int(time.time())
         samples = series.samples
@@ -114,6 +115,9 @@ class Latency:
             samples[-1][1] = max(samples[-1][1], ms)
         else:
             samples.append([now, ms])
+
+
+_LISTENING = ("on", "skip_next")      # CLIENT REPLY modes in which a monitor gets its lines
 
 
 def feed_monitors(client, spec, argv: list):
@@ -125,7 +129,7 @@ def feed_monitors(client, spec, argv: list):
     ns = time.time_ns()
     line = Status("%d.%06d [%d %s] %s" % (ns // 1_000_000_000, ns // 1000 % 1_000_000, client.db.index,
                                           client.addr, " ".join(map(quote, argv))))
-    state, encoded = client.state, {}
+    state, encoded = client.state, {}       # the line encoded once per protocol, for all monitors
     stale = False
     for monitor in state.monitors:
         if not monitor.monitor or monitor.id not in state.clients:
@@ -138,9 +142,6 @@ def feed_monitors(client, spec, argv: list):
         state.monitors[:] = [m for m in state.monitors if m.monitor and m.id in state.clients]
 
 
-_LISTENING = ("on", "skip_next")      # CLIENT REPLY modes in which a monitor gets its lines
-
-
 # Redis's sdscatrepr(): C escapes for \n \r \t \a \b, backslashed " and \, \xHH for the rest
 # of what isprint() refuses.
 _REPR = {i: "\\x%02x" % i for i in range(256) if not 32 <= i < 127}
@@ -149,4 +150,5 @@ _REPR.update({ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\r"): "
 
 
 def quote(arg: bytes) -> str:
+    """An argument as MONITOR prints it: in double quotes, escaped as sdscatrepr() does."""
     return '"%s"' % arg.decode("latin-1").translate(_REPR)

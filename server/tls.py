@@ -14,6 +14,7 @@ class TLSConfigError(Exception):
 
 
 def server_context(config) -> ssl.SSLContext:
+    """The context of the `tls-port` listener; TLSConfigError when Redis would refuse to start."""
     cert, key = config["tls-cert-file"], config["tls-key-file"]
     ca_file, ca_dir = config["tls-ca-cert-file"], config["tls-ca-cert-dir"]
     if not cert:

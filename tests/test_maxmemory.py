@@ -2,10 +2,12 @@
 as DEL with origin `evict` and replay to the same state; OOM, OBJECT FREQ and MEMORY as Redis."""
 import statistics
 
+import hiredis
 import pytest
 
 from backends import open_backend
 from engine import events
+from tests.conftest import Differential
 from tests.servers import RealRedis
 
 HEADROOM = 4 << 20
@@ -18,12 +20,8 @@ BATCH = 200
 VALUE = b"x" * 1000
 
 
-def _info(client, section: str) -> dict:
-    return client.info(section)
-
-
 def _limit_above_empty(client, policy: str) -> int:
-    limit = _info(client, "memory")["used_memory"] + HEADROOM
+    limit = client.info("memory")["used_memory"] + HEADROOM
     client.config_set("maxmemory-policy", policy)
     client.config_set("maxmemory", limit)
     return limit
@@ -37,7 +35,7 @@ def _fill(client, prefix: str, count: int, **set_options) -> int:
             for i in range(start, min(start + BATCH, count)):
                 pipe.set(f"{prefix}:{i}", VALUE, **set_options)
             assert all(pipe.execute())
-        worst = max(worst, _info(client, "memory")["used_memory"])
+        worst = max(worst, client.info("memory")["used_memory"])
     return worst
 
 
@@ -71,7 +69,7 @@ def test_eviction_keeps_used_memory_under_the_limit(server, policy):
     limit = _limit_above_empty(client, policy)
     worst = _fill(client, "key", 3 * HEADROOM // len(VALUE), **({"ex": 100_000} if volatile else {}))
     assert worst <= limit + TOLERANCE
-    evicted = _info(client, "stats")["evicted_keys"]
+    evicted = client.info("stats")["evicted_keys"]
     assert evicted > HEADROOM // len(VALUE)
     if volatile:
         assert client.exists("persistent")
@@ -95,7 +93,7 @@ def test_volatile_policies_fail_with_oom_when_no_key_has_a_ttl(server):
         assert filler < 3 * HEADROOM // len(VALUE)
     assert reply == b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"
     assert client.call("GET", "key:1") == b"$1000\r\n" + VALUE + b"\r\n"
-    assert _info(server.client(), "stats")["evicted_keys"] == 0
+    assert server.client().info("stats")["evicted_keys"] == 0
 
 
 def test_volatile_ttl_evicts_the_soonest_first(server):
@@ -126,95 +124,88 @@ def test_a_key_read_constantly_survives(server, policy):
                 pipe.set(f"cold:{i}", VALUE)
             pipe.get("hot")
             assert pipe.execute()[-1] == VALUE
-    assert _info(client, "stats")["evicted_keys"] > HEADROOM // len(VALUE)
-    assert _info(client, "memory")["used_memory"] <= limit + TOLERANCE
+    assert client.info("stats")["evicted_keys"] > HEADROOM // len(VALUE)
+    assert client.info("memory")["used_memory"] <= limit + TOLERANCE
 
 
 def test_used_memory_goes_down_when_keys_are_deleted(server):
     client = server.client()
-    empty = _info(client, "memory")["used_memory"]
+    empty = client.info("memory")["used_memory"]
     _fill(client, "key", 20_000)
-    full = _info(client, "memory")["used_memory"]
+    full = client.info("memory")["used_memory"]
     assert full - empty > 20_000 * len(VALUE)
     client.flushall()
-    assert _info(client, "memory")["used_memory"] - empty < (full - empty) // 10
+    assert client.info("memory")["used_memory"] - empty < (full - empty) // 10
 
 
 def test_pymalloc_estimate_also_keeps_under_the_limit(redwood_server, monkeypatch):
     monkeypatch.setenv("PYTHONMALLOC", "pymalloc")
     server = redwood_server.start()
     client = server.client()
-    assert _info(client, "memory")["mem_allocator"] == "pymalloc"
+    assert client.info("memory")["mem_allocator"] == "pymalloc"
     limit = _limit_above_empty(client, "allkeys-random")
     worst = _fill(client, "key", 3 * HEADROOM // len(VALUE))
     # Re-read at most every 10 ms: a pass can overshoot by what it writes in that time.
     assert worst <= limit + 2 * TOLERANCE
-    assert _info(client, "stats")["evicted_keys"] > 0
+    assert client.info("stats")["evicted_keys"] > 0
 
 
 @pytest.fixture
-def both(tmp_path, redwood_server):
-    """A real redis-server and a Redwood of the test's own, each with maxmemory 1 byte."""
+def own_diff(tmp_path, redwood_server):
+    """The `diff` helper on a real redis-server and a Redwood of the test's own, so that its
+    CONFIG SETs (maxmemory 1 byte …) end with them."""
     real = RealRedis(str(tmp_path)).start()
-    ours = redwood_server.start()
-    clients = real.raw(), ours.raw()
+    differential = Differential(real.port, redwood_server.start().port)
     try:
-        yield clients
+        yield differential
     finally:
-        for client in clients:
-            client.close()
+        differential.close()
         real.stop()
 
 
-def _same(both, *argv) -> bytes:
-    theirs, ours = (client.call(*argv) for client in both)
-    assert ours == theirs, argv
-    return ours
+def test_noeviction_refuses_writes_with_redis_error_and_serves_reads(own_diff):
+    own_diff("SET", "k", "v")
+    own_diff("CONFIG", "SET", "maxmemory", "1")
+    assert own_diff("SET", "k2", "v") == b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+    own_diff("GET", "k")
+    own_diff("DEL", "k")             # not denyoom: runs
+    own_diff("MULTI")
+    own_diff("GET", "k")             # anything queued in MULTI is refused when out of memory
+    assert own_diff("EXEC").startswith(b"-EXECABORT")
+    own_diff("CONFIG", "SET", "maxmemory", "0")
+    own_diff("SET", "k2", "v")
 
 
-def test_noeviction_refuses_writes_with_redis_error_and_serves_reads(both):
-    _same(both, "SET", "k", "v")
-    _same(both, "CONFIG", "SET", "maxmemory", "1")
-    assert _same(both, "SET", "k2", "v") == b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"
-    _same(both, "GET", "k")
-    _same(both, "DEL", "k")             # not denyoom: runs
-    _same(both, "MULTI")
-    _same(both, "GET", "k")             # anything queued in MULTI is refused when out of memory
-    assert _same(both, "EXEC").startswith(b"-EXECABORT")
-    _same(both, "CONFIG", "SET", "maxmemory", "0")
-    _same(both, "SET", "k2", "v")
+def test_object_freq_and_idletime_follow_the_policy(own_diff):
+    own_diff("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+    own_diff("SET", "k", "v")
+    assert own_diff("OBJECT", "FREQ", "k") == b":5\r\n"
+    own_diff("GET", "k")
+    assert own_diff("OBJECT", "FREQ", "k") == b":6\r\n"
+    own_diff("OBJECT", "IDLETIME", "k")
+    own_diff("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+    own_diff("OBJECT", "FREQ", "k")
+    own_diff("GET", "k")             # Redis reads the LFU bits as a clock until then
+    assert own_diff("OBJECT", "IDLETIME", "k") == b":0\r\n"
 
 
-def test_object_freq_and_idletime_follow_the_policy(both):
-    _same(both, "CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
-    _same(both, "SET", "k", "v")
-    assert _same(both, "OBJECT", "FREQ", "k") == b":5\r\n"
-    _same(both, "GET", "k")
-    assert _same(both, "OBJECT", "FREQ", "k") == b":6\r\n"
-    _same(both, "OBJECT", "IDLETIME", "k")
-    _same(both, "CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
-    _same(both, "OBJECT", "FREQ", "k")
-    _same(both, "GET", "k")             # Redis reads the LFU bits as a clock until then
-    assert _same(both, "OBJECT", "IDLETIME", "k") == b":0\r\n"
-
-
-def test_memory_subcommands_answer_as_redis(both):
-    _same(both, "SET", "a", "b")
+def test_memory_subcommands_answer_as_redis(own_diff):
+    own_diff("SET", "a", "b")
     for argv in (["MEMORY", "HELP"], ["MEMORY", "USAGE", "missing"], ["MEMORY", "USAGE"],
                  ["MEMORY", "USAGE", "a", "b"], ["MEMORY", "USAGE", "a", "SAMPLES"],
                  ["MEMORY", "USAGE", "a", "SAMPLES", "x"], ["MEMORY", "USAGE", "a", "SAMPLES", "-1"],
                  ["MEMORY", "FOO"], ["MEMORY", "STATS", "x"], ["MEMORY", "PURGE"]):
-        _same(both, *argv)
-    fields = [set(_pairs(client.call("MEMORY", "STATS"))) for client in both]
+        own_diff(*argv)
+    clients = own_diff.redis, own_diff.redwood
+    fields = [set(_stats_fields(client.call("MEMORY", "STATS"))) for client in clients]
     assert fields[0] == fields[1]
-    for client in both:
+    for client in clients:
         assert client.call("MEMORY", "DOCTOR").startswith(b"$")
         assert client.call("MEMORY", "MALLOC-STATS").startswith(b"$")
 
 
-def _pairs(raw: bytes) -> list:
+def _stats_fields(raw: bytes) -> list:
     """The field names of a flat RESP2 MEMORY STATS reply (db.N's nested map left out)."""
-    import hiredis
     reader = hiredis.Reader()
     reader.feed(raw)
     flat = reader.gets()

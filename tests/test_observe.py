@@ -54,8 +54,7 @@ def test_slowlog_entries_as_redis_logs_them(both):
     assert [entry[5] for entry in actual] == [entry[5] for entry in expected]
     for entries in (expected, actual):
         assert [e[0] for e in entries] == list(range(entries[0][0], entries[0][0] - len(entries), -1))
-    addr = both[1]["slow"].call("CLIENT", "INFO").split(b" ")[1][len(b"addr="):]
-    assert {entry[4] for entry in actual[:-1]} == {addr}      # the last is the SLOWLOG RESET
+    assert {entry[4] for entry in actual[:-1]} == {_addr(both[1]["slow"])}      # the last is the SLOWLOG RESET
     assert actual[-3][3][1] == LONG_KEY[:128] + b"... (72 more bytes)"
     assert actual[6][3][-1] == b"... (11 more arguments)"
     assert all(isinstance(e[1], int) and isinstance(e[2], int) for e in actual)
@@ -117,7 +116,7 @@ LINE = re.compile(rb"^\+(\d+)\.(\d{6}) \[(\d+) ([^\]]+)\] (.*)\r\n$", re.DOTALL)
 def _monitored(sessions):
     watcher, client = sessions["monitor"], sessions["client"]
     assert watcher.call("MONITOR") == b"+OK\r\n"
-    addr = client.call("CLIENT", "INFO").split(b" ")[1][len(b"addr="):]
+    addr = _addr(client)
     for argv in MONITORED:
         client.call(*argv)
     lines = []
@@ -157,6 +156,11 @@ def test_monitor_own_commands_and_refusals(both):
 
 def _id(client: RawClient) -> bytes:
     return client.call("CLIENT", "ID")[1:-2]
+
+
+def _addr(client: RawClient) -> bytes:
+    """The client's address as the server sees it (CLIENT INFO's second field)."""
+    return client.call("CLIENT", "INFO").split(b" ")[1][len(b"addr="):]
 
 
 # -- WAIT ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from tests.servers import RealRedis, Redwood, free_port, redis_server_path
+from tests.test_net_limits import read_until_closed
 
 KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
 EXTENSIONS = """basicConstraints = CA:FALSE
@@ -151,16 +152,6 @@ def test_tls_only_with_port_0(start, certs):
         assert client.config_get("port") == {"port": "0"}
         assert client.info("server")["tcp_port"] == server.tls_port      # Redis shows the TLS port
         client.close()
-
-
-def read_until_closed(sock) -> bytes:
-    data = b""
-    try:
-        while chunk := sock.recv(1 << 16):
-            data += chunk
-    except ConnectionResetError:
-        pass
-    return data
 
 
 def test_plain_tcp_to_the_tls_port_fails_cleanly(start, certs):

@@ -1,12 +1,14 @@
-"""ACL and its subcommands: users and their rules, the ACL LOG and the ACL file (engine.acl)."""
+"""ACL and its subcommands: users and their rules (engine.acl_user), the ACL LOG and the ACL
+file (engine.acl)."""
 import os
 import time
+from itertools import islice
 
 from engine import errors
-from engine.acl import (CATEGORIES, ACLFileError, RuleError, category_commands, find_command,
-                        has_spaces, merge_selectors)
+from engine.acl import ACLFileError
+from engine.acl_user import CATEGORIES, RuleError, category_commands, has_spaces, merge_selectors
 from engine.parsing import parse_int
-from engine.registry import command, container_docs
+from engine.registry import COMMANDS, command, container_docs
 from engine.replies import OK, Double, Map, RSet, Status
 
 NO_FILE = errors.err("This Redis instance is not configured to use an ACL file. You may want to specify "
@@ -45,10 +47,7 @@ def acl_getuser(client, argv):
     user = client.state.users.table.get(argv[2])
     if user is None:
         return None
-    flags = [b"on" if user.enabled else b"off"] + [b"nopass"] * user.nopass
-    if user.sanitize:
-        flags.append(user.sanitize.encode())
-    return Map({b"flags": RSet(flags), b"passwords": [p.encode() for p in user.passwords],
+    return Map({b"flags": RSet(user.flags()), b"passwords": [p.encode() for p in user.passwords],
                 b"commands": user.describe_commands(), b"keys": user.describe_keys(),
                 b"channels": user.describe_channels(), b"selectors": []})
 
@@ -126,7 +125,7 @@ def acl_log(client, argv):
     return [Map({b"count": entry.count, b"reason": entry.reason.encode(), b"context": entry.context.encode(),
                  b"object": entry.object, b"username": entry.username,
                  b"age-seconds": Double((now - entry.ctime) / 1000), b"client-info": entry.client_info})
-            for entry in list(log)[:count]]
+            for entry in islice(log, count)]
 
 
 @command("acl|dryrun", -4, "admin noscript loading stale", group="server",
@@ -137,7 +136,7 @@ def acl_dryrun(client, argv):
     if user is None:
         raise errors.err("User '%s' not found" % _text(argv[2]))
     target = argv[3:]
-    spec = find_command(target[0]) if b"|" not in target[0] else None
+    spec = COMMANDS.get(target[0].lower())      # `config|get` names no command here
     if spec is not None and spec.subcommands and len(target) >= 2:
         spec = spec.subcommands.get(target[1].lower())
     if spec is None:
@@ -153,13 +152,19 @@ def acl_dryrun(client, argv):
     return b"This user has no permissions to access the '%s' %s" % (refused, reason.encode())
 
 
+def _users_with_file(client):
+    """The users table, for ACL SAVE and LOAD: NO_FILE unless `aclfile` is set."""
+    users = client.state.users
+    if not users.config["aclfile"]:
+        raise NO_FILE
+    return users
+
+
 @command("acl|save", 2, "admin noscript loading stale", group="server",
          summary="Save the current ACL rules in the configured ACL file", since="6.0.0",
          complexity="O(N). Where N is the number of configured users.")
 def acl_save(client, argv):
-    users = client.state.users
-    if not users.config["aclfile"]:
-        raise NO_FILE
+    users = _users_with_file(client)
     try:
         users.save_file()
     except OSError:
@@ -172,9 +177,7 @@ def acl_save(client, argv):
          summary="Reload the ACLs from the configured ACL file", since="6.0.0",
          complexity="O(N). Where N is the number of configured users.")
 def acl_load(client, argv):
-    users = client.state.users
-    if not users.config["aclfile"]:
-        raise NO_FILE
+    users = _users_with_file(client)
     try:
         users.load_file(client)
     except ACLFileError as exc:

@@ -25,23 +25,6 @@ DEFAULT_SAMPLES = 5     # OBJ_COMPUTE_SIZE_DEF_SAMPLES
 # tuple (the score object is shared) behind a list slot.
 ZSET_ORDER_ENTRY = getsizeof((0.0, b"")) + 8
 
-HELP = [Status(line) for line in (
-    "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "DOCTOR",
-    "    Return memory problems reports.",
-    "MALLOC-STATS",
-    "    Return internal statistics report from the memory allocator.",
-    "PURGE",
-    "    Attempt to purge dirty pages for reclamation by the allocator.",
-    "STATS",
-    "    Return information about the memory usage of the server.",
-    "USAGE <key> [SAMPLES <count>]",
-    "    Return memory in bytes used by <key> and its value. Nested values are",
-    "    sampled up to <count> times (default: 5, 0 means sample all).",
-    "HELP",
-    "    Prints this help.",
-)]
-
 
 def _sampled(items, count: int, samples: int, size) -> int:
     """The elements' bytes: the mean of the first `samples` ones times `count`, as Redis's
@@ -63,17 +46,17 @@ def value_usage(value, samples: int) -> int:
         return getsizeof(value)
     n = len(value)
     if kind is ListValue:
-        return getsizeof(value) + _sampled(iter(value), n, samples, getsizeof)
+        return getsizeof(value) + _sampled(value, n, samples, getsizeof)
     if kind is Hash:
         extra = getsizeof(value.sample) if value.sample is not None else 0
-        return getsizeof(value) + extra + _sampled(iter(value.items()), n, samples, _pair)
+        return getsizeof(value) + extra + _sampled(value.items(), n, samples, _pair)
     if kind is SetValue:
         extra = sum(getsizeof(part) for part in (value.picks, value.stale) if part is not None)
         return (getsizeof(value) + getsizeof(value.members) + extra
-                + _sampled(iter(value.members), n, samples, getsizeof))
+                + _sampled(value.members, n, samples, getsizeof))
     if kind is ZSet:
         return (getsizeof(value) + n * ZSET_ORDER_ENTRY
-                + _sampled(iter(value.items()), n, samples, _pair))
+                + _sampled(value.items(), n, samples, _pair))
     return getsizeof(value)
 
 
@@ -207,4 +190,18 @@ def memory_purge(client, argv):
 @command("memory|help", 2, "loading stale", group="server",
          summary="Show helpful text about the different subcommands", since="4.0.0", complexity="O(1)")
 def memory_help(client, argv):
-    return HELP
+    return [Status(line) for line in (
+        "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "DOCTOR",
+        "    Return memory problems reports.",
+        "MALLOC-STATS",
+        "    Return internal statistics report from the memory allocator.",
+        "PURGE",
+        "    Attempt to purge dirty pages for reclamation by the allocator.",
+        "STATS",
+        "    Return information about the memory usage of the server.",
+        "USAGE <key> [SAMPLES <count>]",
+        "    Return memory in bytes used by <key> and its value. Nested values are",
+        "    sampled up to <count> times (default: 5, 0 means sample all).",
+        "HELP",
+        "    Prints this help.")]
