@@ -105,3 +105,23 @@ def test_subscriber_disconnect_forgets_subscriptions(shared_redwood):
     subscriber.close()
     _wait(lambda: client.pubsub_numsub("gone") == [(b"gone", 0)] and client.pubsub_numpat() == 0)
     assert client.publish("gone", "x") == 0
+
+
+def test_info_counts_channels_patterns_and_tracking(r, shared_redwood):
+    subscriber = RawClient(shared_redwood.port)
+    subscriber.call("SUBSCRIBE", "one", "two")
+    subscriber.read_reply()
+    subscriber.call("PSUBSCRIBE", "p*")
+    subscriber.call("SSUBSCRIBE", "s")
+    tracker = RawClient(shared_redwood.port)
+    tracker.call("HELLO", "3")
+    tracker.call("CLIENT", "TRACKING", "on")
+    tracker.call("MGET", "a", "b")
+    try:
+        stats, clients = r.info("stats"), r.info("clients")
+        assert (stats["pubsub_channels"], stats["pubsub_patterns"], stats["pubsubshard_channels"]) == (2, 1, 1)
+        assert (stats["tracking_total_keys"], stats["tracking_total_items"]) == (2, 2)
+        assert clients["tracking_clients"] == 1
+    finally:
+        subscriber.close()
+        tracker.close()

@@ -36,7 +36,7 @@ def _clients(state, now):
     return [("connected_clients", len(state.clients)), ("cluster_connections", 0),
             ("maxclients", state.config["maxclients"]),
             ("blocked_clients", sum(1 for c in state.clients.values() if c.blocked is not None)),
-            ("tracking_clients", 0)]
+            ("tracking_clients", state.keyspace.tracking.clients)]
 
 
 def _human(n: int) -> str:
@@ -87,7 +87,7 @@ def _persistence(state, now):
 
 
 def _stats(state, now):
-    s = state.stats
+    s, pubsub, tracking = state.stats, state.pubsub, state.keyspace.tracking
     return [("total_connections_received", s.total_connections_received),
             ("total_commands_processed", s.total_commands_processed),
             ("instantaneous_ops_per_sec", s.ops_per_sec()),
@@ -95,8 +95,10 @@ def _stats(state, now):
             ("rejected_connections", s.rejected_connections), ("sync_full", 0),
             ("sync_partial_ok", 0), ("sync_partial_err", 0), ("expired_keys", s.expired_keys),
             ("evicted_keys", s.evicted_keys), ("keyspace_hits", s.keyspace_hits),
-            ("keyspace_misses", s.keyspace_misses), ("pubsub_channels", 0), ("pubsub_patterns", 0),
-            ("total_error_replies", 0)]
+            ("keyspace_misses", s.keyspace_misses), ("pubsub_channels", len(pubsub.channels)),
+            ("pubsub_patterns", len(pubsub.patterns)), ("pubsubshard_channels", len(pubsub.shard_channels)),
+            ("tracking_total_keys", len(tracking.keys)), ("tracking_total_items", sum(map(len, tracking.keys.values()))),
+            ("tracking_total_prefixes", len(tracking.prefixes)), ("total_error_replies", 0)]
 
 
 def _replication(state, now):
