@@ -4,7 +4,8 @@ Default mode: the keys a tracking client reads (read-only commands) go into one
 server-wide table, key -> clients; the first write to the key sends each of them
 an `invalidate` message and forgets them (they read it again to be told again).
 BCAST mode: a client registers prefixes (none: every key) and hears of every
-written key that starts with one of them, read or not.
+written key that starts with one of them, read or not, in one message per
+prefix per event-loop pass.
 
 The writes come from engine.changes, so expiries, evictions and every logged
 write invalidate; FLUSHDB / FLUSHALL invalidate everything (a null key list).
@@ -34,6 +35,8 @@ class TrackingTable:
         self.keys: dict[bytes, dict] = {}        # key -> {client: None} (default mode)
         self.prefixes: dict[bytes, dict] = {}    # prefix -> {client: None} (BCAST)
         self.clients = 0                         # clients with tracking on
+        self.written: dict[bytes, dict] = {}     # BCAST prefix -> {key written this pass: writer}
+        self.schedule_broadcast = self.broadcast  # the server defers it to the end of the loop pass
 
     def __bool__(self):
         return self.clients > 0
@@ -91,12 +94,22 @@ class TrackingTable:
             for client in clients:
                 if client.tracking is not None and not (client.tracking.noloop and client is writer):
                     self._send(client, [key], writer)
-        if self.prefixes:
-            for prefix, clients in self.prefixes.items():
-                if key.startswith(prefix):
-                    for client in clients:
-                        if not (client.tracking.noloop and client is writer):
-                            self._send(client, [key], writer)
+        for prefix in self.prefixes:
+            if key.startswith(prefix):
+                if not self.written:
+                    self.schedule_broadcast()
+                self.written.setdefault(prefix, {})[key] = writer     # the last writer, for NOLOOP
+
+    def broadcast(self):
+        """BCAST: once per loop pass, each prefix's written keys (sorted, as Redis's radix tree
+        holds them) in one message to each of its clients; a NOLOOP client's own writes left out."""
+        written, self.written = self.written, {}
+        for prefix, keys in written.items():
+            ordered = sorted(keys)
+            for client in list(self.prefixes.get(prefix, ())):
+                mine = [key for key in ordered if keys[key] is not client] if client.tracking.noloop else ordered
+                if mine:
+                    self._send(client, mine, None)
 
     def flushed(self):
         """A database was emptied: every tracking client drops its whole cache."""

@@ -84,6 +84,8 @@ async def _main(config):
     store = state.store
     store.on_batch_started = lambda: loop.call_soon(store.flush)
     store.on_failure = lambda: load(state)
+    tracking = state.keyspace.tracking
+    tracking.schedule_broadcast = lambda: loop.call_soon(tracking.broadcast)
     stop = anyio.Event()
     state.shutdown = lambda save=True: stop.set()
     state.reload = lambda: (store.flush(), load(state))

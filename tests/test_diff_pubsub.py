@@ -36,6 +36,9 @@ CASES = {
         "~A: HELLO 3", "A: SUBSCRIBE a", "A: GET k", "B: PUBLISH a m", "A<", "A: PING",
         "A: PSUBSCRIBE p*", "B: PUBLISH pa m", "A<", "A: UNSUBSCRIBE", "A: PUNSUBSCRIBE",
         "A: SSUBSCRIBE s", "B: SPUBLISH s m", "A<", "A: SUNSUBSCRIBE"],
+    "reply-off-drops-messages": [
+        "~A: HELLO 3", "A: SUBSCRIBE c", "A> CLIENT REPLY OFF", "B: PUBLISH c lost", "A: CLIENT REPLY ON",
+        "B: PUBLISH c heard", "A<", "A: PING"],
     "reset-unsubscribes": ["A: SUBSCRIBE a", "A: PSUBSCRIBE b*", "A: RESET", "B: PUBSUB NUMSUB a",
                            "B: PUBSUB NUMPAT", "A: GET k"],
     "reset-forgets-name-and-tracking": ["A: CLIENT SETNAME x", "A: CLIENT TRACKING on", "A: RESET",

@@ -14,8 +14,11 @@ CASES = {
         "A: CLIENT TRACKING on NOLOOP", "A: GET k", "A: SET k 2", "A: PING", "B: SET k 3",
         "A: GET k", "B: SET k 4", "A<", "A: CLIENT TRACKINGINFO"],
     "expiry-and-flush-invalidate": [
-        "~A: HELLO 3", "A: CLIENT TRACKING on", "B: SET e v PX 300", "A: GET e", "A: DEBUG SLEEP 0.4",
-        "A: GET e", "A<", "A: GET k", "B: FLUSHALL", "A<", "A: PING"],
+        # Only lazy expiry: the steps alternate between the servers, so an active cycle would
+        # run at different points of the sequence on each.
+        "~A: HELLO 3", "A: CLIENT TRACKING on", "A: DEBUG SET-ACTIVE-EXPIRE 0", "B: SET e v PX 100",
+        "A: GET e", "A: DEBUG SLEEP 0.2", "A: GET e", "A<", "A: GET k", "B: FLUSHALL", "A<", "A: PING",
+        "A: DEBUG SET-ACTIVE-EXPIRE 1"],
     "optin": [
         "~A: HELLO 3", "A: CLIENT TRACKING on OPTIN", "A: GET k", "B: SET k 1", "A: CLIENT CACHING yes",
         "A: CLIENT TRACKINGINFO", "A: GET k", "B: SET k 2", "A<", "A: CLIENT CACHING yes", "A: PING",
@@ -29,6 +32,9 @@ CASES = {
         "A: CLIENT TRACKING on BCAST PREFIX user:x", "A: CLIENT TRACKING on BCAST PREFIX cart:",
         "A: CLIENT TRACKINGINFO", "A: CLIENT TRACKING on", "A: CLIENT TRACKING off",
         "A: CLIENT TRACKING on BCAST", "B: SET anything 1", "A<", "A: CLIENT TRACKINGINFO"],
+    "bcast-one-message-per-prefix-per-pass": [
+        "~A: HELLO 3", "A: CLIENT TRACKING on BCAST PREFIX k PREFIX x", "B: MSET k3 1 k1 2 x9 3 k2 4",
+        "A<", "A<", "A: CLIENT TRACKING on BCAST NOLOOP", "A: MSET k5 1 k4 1", "B: MSET k5 2 k6 2", "A<"],
     "option-errors": [
         "A: CLIENT TRACKING", "A: CLIENT TRACKING maybe", "A: CLIENT TRACKING on nosuch",
         "A: CLIENT TRACKING on REDIRECT x", "A: CLIENT TRACKING on REDIRECT 987654",
