@@ -323,8 +323,13 @@ def _encode(value, resp3: bool, out: list):
         out.append(b":%d\r\n" % value)
     elif value is None:
         out.append(_NULL3 if resp3 else _NULL2)
-    elif kind is list or kind is tuple:
-        out.append(b"*%d\r\n" % len(value))
+    elif kind is list or kind is tuple or kind is Push or kind is RSet:
+        if kind is Push and resp3:
+            out.append(b">%d\r\n" % len(value))
+        elif kind is RSet and resp3:
+            out.append(b"~%d\r\n" % len(value))
+        else:
+            out.append(b"*%d\r\n" % len(value))
         append = out.append
         for item in value:
             if item.__class__ is bytes:     # most arrays are of bulk strings (LRANGE, ZRANGE …)
@@ -342,10 +347,6 @@ def _encode(value, resp3: bool, out: list):
         out.append(b"%%%d\r\n" % len(value) if resp3 else b"*%d\r\n" % (2 * len(value)))
         for key, item in value.items():
             _encode(key, resp3, out)
-            _encode(item, resp3, out)
-    elif kind is RSet or kind is Push:
-        out.append(b"%c%d\r\n" % ((b"~" if kind is RSet else b">")[0] if resp3 else 42, len(value)))
-        for item in value:
             _encode(item, resp3, out)
     elif kind is Double:
         text = format_double(value)
