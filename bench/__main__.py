@@ -23,8 +23,8 @@ What it measures, each server in its own temp dir on a free 127.0.0.1 port
    generator (P1 only; see bench/messaging.py). Several parts: one table.
 2. keys: memory per key: 1,000,000 `SET key:N abc` piped into a fresh server
    (Redis without persistence, Redwood with `--appendfsync no`); the growth of
-   `INFO memory` `used_memory` divided by the key count. Redwood reports its
-   anonymous resident memory as used_memory, so the RSS growth is shown for both too.
+   `INFO memory` `used_memory` divided by the key count. Redwood's used_memory is
+   its allocator's count (exact under jemalloc), so the RSS growth is shown for both too.
    Then replay: that Redwood holds exactly those SETs in its log; it is
    restarted on that dir and `INFO persistence` gives loading_events,
    loading_seconds and loading_events_per_sec.
@@ -180,7 +180,7 @@ def memory_and_replay(args, workdir: str):
         results[rw.name] = _memory_growth(rw, functools.partial(fill_keys, rw.port, args.keys), args.keys)
         logged = rw.info("persistence")["log_last_seq"]
     print(f"\nMemory per key: {args.keys:,} x `SET key:N abc`, growth of INFO used_memory "
-          "(Redwood's used_memory is its anonymous resident memory)\n")
+          "(Redwood's used_memory: its allocator's count, jemalloc's when it runs under it)\n")
     print(report.memory_table(results))
     redis, ours = results["Redis"], results["Redwood"]
     print(f"Redwood/Redis: {report.ratio(ours['per_item'], redis['per_item']):.2f} by used_memory, "
@@ -221,7 +221,7 @@ def memory_per_element(args, workdir: str):
         rows.append((kind, results["Redis"], results["Redwood"]))
     print(f"\nMemory per element: one key of {args.elements:,} members `element:000000000000` …, "
           "loaded by variadic HSET (values VXK) / SADD / ZADD (scores 0..n-1 shuffled);\n"
-          "growth of INFO used_memory (Redwood's: its anonymous resident memory) per element\n")
+          "growth of INFO used_memory (Redwood's: its allocator's count) per element\n")
     print(report.element_memory_table(rows), flush=True)
 
 
