@@ -9,6 +9,7 @@ primary), keys are never expired here: the log's DEL events do it.
 """
 import heapq
 import random
+import time
 
 from engine import errors
 
@@ -42,6 +43,8 @@ class Database:
             if self.expires:
                 when = self.expires.get(key)
                 if when is not None and when <= self.keyspace.now and self.keyspace.expiring:
+                    if self.keyspace.pause_end > time.monotonic():
+                        return None             # CLIENT PAUSE: expired for reads, deleted after it
                     self.expire(key)
                     return self.get(key)        # gone: a miss
             if self.access is not None:
@@ -196,6 +199,7 @@ class Keyspace:
         self.notify_new = False     # the `n` class: note key creation in db.set
         self.tracking = None        # engine.tracking's table (false while no client tracks keys)
         self.miss_scope = None      # with class m on: which lookups announce a miss (changes.miss_scope)
+        self.pause_end = 0.0        # CLIENT PAUSE (time.monotonic()): keys expire for reads, not deleted
 
     def signal(self, db_index: int, key: bytes):
         """Note that a key clients are blocked on may have become servable."""

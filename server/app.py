@@ -145,7 +145,8 @@ async def _active_expire(state):
     """Redis's active expiry cycle: hz times a second, bounded work per database."""
     while True:
         await anyio.sleep(1 / state.config["hz"])
-        if not state.active_expire or state.store.failure is not None:
+        if not state.active_expire or state.store.failure is not None or \
+                state.keyspace.pause_end > time.monotonic():    # CLIENT PAUSE stops expiry
             continue
         keyspace = state.keyspace
         keyspace.now = time.time_ns() // 1_000_000

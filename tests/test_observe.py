@@ -285,3 +285,12 @@ def test_client_pause_all_holds_every_command_but_a_monitors(redwood_server):
     assert monitor.call("CLIENT", "UNPAUSE") == b"+OK\r\n"     # a MONITOR is never paused
     assert other.read_reply() == b"$-1\r\n"
     assert monitor.read_reply().endswith(b'] "GET" "k"\r\n')
+
+
+def test_client_pause_stops_expiry_but_reads_miss(both):
+    """During a pause keys are not deleted (the dataset stays static), yet an expired key
+    reads as missing; after UNPAUSE it goes."""
+    run_steps(both, [
+        "A: DEBUG SET-ACTIVE-EXPIRE 1", "A: SET k v PX 100", "A: SET keep v", "A: CLIENT PAUSE 5000 WRITE",
+        "A: DEBUG SLEEP 0.3", "A: GET k", "A: EXISTS k", "A: DBSIZE", "A: CLIENT UNPAUSE", "A: GET k",
+        "A: DBSIZE"])

@@ -333,7 +333,7 @@ def client_pause(client, argv):
     # As Redis's pauseClients(): a pause only widens (WRITE to ALL) and lengthens.
     if state.pause_mode != "all":
         state.pause_mode = mode.decode()
-    state.pause_end = max(state.pause_end, end)
+    state.pause_end = client.keyspace.pause_end = max(state.pause_end, end)
     return OK
 
 
@@ -349,6 +349,7 @@ def end_pause(state):
     """The pause is over (CLIENT UNPAUSE, or its time passed): the held commands run, in the
     order their clients were paused."""
     state.pause_mode, state.pause_end = "", 0.0
+    state.keyspace.pause_end = 0.0
     postponed, state.postponed = state.postponed, {}
     for connection in postponed:
         connection.unpaused()
