@@ -176,7 +176,7 @@ def process(state, writer=None):
     for db, subject, cause in changes:
         if cause in _CAUSES:
             bit, event = _CAUSES[cause]
-            if cause != "keymiss" and cause != "new":
+            if cause in ("expired", "evicted"):     # the others changed nothing themselves
                 written(keyspace, db, subject, writer)
             if flags & bit:
                 notify(state, flags, event, subject, db)

@@ -294,3 +294,22 @@ def test_client_pause_stops_expiry_but_reads_miss(both):
         "A: DEBUG SET-ACTIVE-EXPIRE 1", "A: SET k v PX 100", "A: SET keep v", "A: CLIENT PAUSE 5000 WRITE",
         "A: DEBUG SLEEP 0.3", "A: GET k", "A: EXISTS k", "A: DBSIZE", "A: CLIENT UNPAUSE", "A: GET k",
         "A: DBSIZE"])
+
+
+def test_client_unblock_ends_wait_with_its_timeout_reply(both):
+    """WAIT blocked forever and unblocked: TIMEOUT gives WAIT's own answer (the replicas that
+    acknowledged: 0), ERROR the UNBLOCKED error. Client ids differ: each server uses its own."""
+    transcripts = []
+    for sessions in both:
+        waiter, other = sessions["A"], sessions["B"]
+        ident = waiter.call("CLIENT", "ID")[1:-2]
+        transcript = []
+        for reason in ("TIMEOUT", "ERROR"):
+            waiter.send_raw(encode_command(("WAIT", "1", "0")))
+            deadline = time.monotonic() + 10
+            while b"flags=b" not in other.call("CLIENT", "LIST", "ID", ident):
+                assert time.monotonic() < deadline, "WAIT did not block"
+                time.sleep(0.01)
+            transcript += [other.call("CLIENT", "UNBLOCK", ident, reason), waiter.read_reply()]
+        transcripts.append(transcript)
+    assert transcripts[1] == transcripts[0]
