@@ -17,14 +17,20 @@ def _wait(predicate, timeout=10.0):
         time.sleep(0.02)
 
 
-def test_slow_subscriber_is_dropped_at_its_hard_limit_and_memory_stays_bounded(redwood_server):
-    server = redwood_server.start()
+def _slow_subscriber(server, limits: str, channel: str):
+    """A redis-py client on a server with these pubsub output limits, and a subscriber to
+    channel that never reads (with a small receive buffer, so its output piles up in the server)."""
     client = server.client()
-    client.config_set("client-output-buffer-limit", "pubsub 4mb 0 0")
+    client.config_set("client-output-buffer-limit", limits)
     slow = socket.create_connection(("127.0.0.1", server.port))
     slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    slow.sendall(encode_command(("SUBSCRIBE", "firehose")))
-    _wait(lambda: client.pubsub_numsub("firehose") == [(b"firehose", 1)])
+    slow.sendall(encode_command(("SUBSCRIBE", channel)))
+    _wait(lambda: client.pubsub_numsub(channel) == [(channel.encode(), 1)])
+    return client, slow
+
+
+def test_slow_subscriber_is_dropped_at_its_hard_limit_and_memory_stays_bounded(redwood_server):
+    client, slow = _slow_subscriber(redwood_server.start(), "pubsub 4mb 0 0", "firehose")
     before = _rss(client)
     payload = b"x" * 64 * 1024
     receivers = [client.publish("firehose", payload) for _ in range(400)]   # 25 MiB, never read
@@ -36,13 +42,7 @@ def test_slow_subscriber_is_dropped_at_its_hard_limit_and_memory_stays_bounded(r
 
 
 def test_soft_limit_drops_after_its_seconds(redwood_server):
-    server = redwood_server.start()
-    client = server.client()
-    client.config_set("client-output-buffer-limit", "pubsub 0 256kb 3")
-    slow = socket.create_connection(("127.0.0.1", server.port))
-    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    slow.sendall(encode_command(("SUBSCRIBE", "c")))
-    _wait(lambda: client.pubsub_numsub("c") == [(b"c", 1)])
+    client, slow = _slow_subscriber(redwood_server.start(), "pubsub 0 256kb 3", "c")
     for _ in range(100):        # 6 MiB: past what the kernel's socket buffers hold, over the limit
         client.publish("c", b"y" * 64 * 1024)
     assert client.pubsub_numsub("c") == [(b"c", 1)], "dropped before its soft seconds"
