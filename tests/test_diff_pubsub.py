@@ -36,6 +36,9 @@ CASES = {
         "~A: HELLO 3", "A: SUBSCRIBE a", "A: GET k", "B: PUBLISH a m", "A<", "A: PING",
         "A: PSUBSCRIBE p*", "B: PUBLISH pa m", "A<", "A: UNSUBSCRIBE", "A: PUNSUBSCRIBE",
         "A: SSUBSCRIBE s", "B: SPUBLISH s m", "A<", "A: SUNSUBSCRIBE"],
+    "subscribe-inside-multi": [
+        "A: MULTI", "A: SUBSCRIBE a", "A: EXEC", "A: PING", "A: MULTI", "A: EXEC", "A: HELLO 3",
+        "A: WATCH k", "A: RESET", "A: MULTI", "A: PSUBSCRIBE y*", "A: EXEC"],
     "reply-off-drops-messages": [
         "~A: HELLO 3", "A: SUBSCRIBE c", "A> CLIENT REPLY OFF", "B: PUBLISH c lost", "A: CLIENT REPLY ON",
         "B: PUBLISH c heard", "A<", "A: PING"],
