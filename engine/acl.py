@@ -8,7 +8,7 @@ import os
 import time
 from collections import deque
 
-from engine.acl_user import UNKNOWN, RuleError, User, default_user, has_spaces, merge_selectors
+from engine.acl_user import UNKNOWN, RuleError, User, channel_matches, default_user, has_spaces, merge_selectors
 from engine.errors import RedisError, err
 
 NOPERM_KEY = RedisError("NOPERM this user has no permissions to access one of the keys used as arguments")
@@ -143,12 +143,16 @@ class Users:
 
     def _drop_subscribers(self, current, before: User, after: User):
         """Clients subscribed to channels the user may no longer name are disconnected
-        (ACLKillPubsubClientsIfNeeded())."""
-        if after.allchannels or all(p in after.channels for p in before.channels):
+        (ACLKillPubsubClientsIfNeeded()): all selectors' patterns together are what they may name."""
+        selectors = (after, *after.selectors)
+        if any(s.allchannels for s in selectors):
+            return
+        upcoming = {p for s in selectors for p in s.channels}
+        if all(p in upcoming for s in (before, *before.selectors) for p in s.channels):
             return
         victims = [c for c in self.clients_of(before.name)
-                   if any(not after.channel_allowed(ch, False) for ch in (*c.channels, *c.shard_channels))
-                   or any(not after.channel_allowed(p, True) for p in c.patterns)]
+                   if any(not channel_matches(upcoming, ch, False) for ch in (*c.channels, *c.shard_channels))
+                   or any(not channel_matches(upcoming, p, True) for p in c.patterns)]
         disconnect(current, victims)
 
     def delete(self, current, names: list) -> int:

@@ -10,10 +10,14 @@ search over categories, so it prints what Redis prints.
 
 Channels are checked too, for the commands Redis checks (PUBLISH, SUBSCRIBE …).
 
-Left out: selectors (`(...)` rules) are refused, and a key's permission comes from the
-command's flags, not from per-key specs: a read-only command needs read access to its
-keys, a write command read and write access (Redis 7.0 asks some writes, like LPUSH or
-DEL, for write access only; this is never more permissive).
+Commands, key and channel patterns form a selector: the user's own rules are the root one,
+and each `(~key* +get)` rule adds another. A command runs when one selector allows it with
+all its keys and channels.
+
+Left out: a key's permission comes from the command's flags, not from per-key specs: a
+read-only command needs read access to its keys, a write command read and write access
+(Redis 7.0 asks some writes, like LPUSH or DEL, for write access only; this is never more
+permissive).
 
 The users table, the check the executor calls, ACL LOG and the ACL file are engine.acl.
 """
@@ -23,6 +27,7 @@ from functools import cache
 
 from engine import glob
 from engine.registry import COMMANDS
+from engine.parsing import split_args
 
 # ACL CAT's order (Redis's ACLCommandCategories).
 CATEGORIES = ("keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "bitmap",
@@ -30,6 +35,9 @@ CATEGORIES = ("keyspace", "read", "write", "set", "sortedset", "list", "hash", "
               "dangerous", "connection", "transaction", "scripting")
 
 READ, WRITE = 1, 2
+# Why a selector refuses a command, ranked as Redis ranks them (ACL_DENIED_CMD, _KEY, _CHANNEL).
+DENIED_COMMAND, DENIED_KEY, DENIED_CHANNEL = 1, 2, 4
+_REASONS = {DENIED_COMMAND: "command", DENIED_KEY: "key", DENIED_CHANNEL: "channel"}
 _KEY_PREFIX = {READ | WRITE: b"~", READ: b"%R~", WRITE: b"%W~"}
 
 # Commands whose arguments are channels (Redis's ACLDoesCommandHaveChannels()):
@@ -100,18 +108,14 @@ def find_command(name: bytes):
     return spec
 
 
-# -- users ----------------------------------------------------------------------------------
-class User:
-    """A user's rules, as ACL SETUSER leaves them (Redis's user and its root selector)."""
-    __slots__ = ("name", "enabled", "nopass", "sanitize", "passwords", "allowed", "firstargs",
-                 "future", "allcommands", "allkeys", "keys", "allchannels", "channels")
+# -- selectors ------------------------------------------------------------------------------
+class Selector:
+    """Commands, key patterns and channel patterns (Redis's aclSelector): a user's root rules,
+    or one `(...)` selector of theirs."""
+    __slots__ = ("allowed", "firstargs", "future", "allcommands", "allkeys", "keys", "allchannels",
+                 "channels")
 
-    def __init__(self, name: bytes):
-        self.name = name
-        self.enabled = False
-        self.nopass = False
-        self.sanitize = None        # "sanitize-payload", "skip-sanitize-payload" or None
-        self.passwords = []         # SHA-256 hex digests
+    def __init__(self):
         self.allowed = set()        # names of the commands and subcommands it may run
         self.firstargs = {}         # name -> first arguments allowed of an otherwise denied command
         self.future = False         # +@all's reserved bit: its rules start from +@all
@@ -121,76 +125,29 @@ class User:
         self.allchannels = False
         self.channels = {}          # channel patterns (a dict keeps their order)
 
-    def copy(self) -> "User":
-        other = User(self.name)
+    def copy(self) -> "Selector":
+        other = Selector()
         other.assign(self)
         return other
 
-    def assign(self, other: "User"):
-        """Take other's rules, keeping this user's name (ACLCopyUser)."""
-        for field in self.__slots__[1:]:
+    def assign(self, other: "Selector"):
+        for field in Selector.__slots__:
             value = getattr(other, field)
             setattr(self, field, value.copy() if hasattr(value, "copy") else value)
 
-    @property
-    def unrestricted(self) -> bool:
-        return self.allcommands and self.allkeys and self.allchannels
+    @classmethod
+    def parse(cls, op: bytes) -> "Selector":
+        """A `(...)` rule's selector: its words split as sdssplitargs() splits them (no
+        words when the quotes are unbalanced), as aclCreateSelectorFromOpSet() does."""
+        selector = cls()
+        for word in split_args(op[1:-1]) or ():
+            selector.apply(word)
+        return selector
 
-    def authenticates(self, password: bytes) -> bool:
-        if not self.enabled:
-            return False
-        if self.nopass:
-            return True
-        hashed = hash_password(password)
-        return any(hmac.compare_digest(hashed, known) for known in self.passwords)
-
-    # -- rules (ACLSetUser) ------------------------------------------------------------
+    # -- rules (ACLSetSelector) --------------------------------------------------------
     def apply(self, op: bytes):
-        """Apply one rule; RuleError with Redis's text when it is refused."""
-        if not op:
-            return
+        """Apply one key, channel or command rule; RuleError with Redis's text when refused."""
         word = op.lower()
-        if word in (b"on", b"off"):
-            self.enabled = word == b"on"
-        elif word in (b"sanitize-payload", b"skip-sanitize-payload"):
-            self.sanitize = word.decode()
-        elif word == b"nopass":
-            self.nopass, self.passwords = True, []
-        elif word == b"resetpass":
-            self.nopass, self.passwords = False, []
-        elif op[:1] in b"><#!":
-            self._password(op)
-        elif word == b"reset":
-            for rule in (b"resetpass", b"resetkeys", b"resetchannels", b"off", b"sanitize-payload",
-                         b"-@all"):
-                self.apply(rule)
-        elif word == b"clearselectors":
-            pass                    # no selectors beside the root one
-        elif op[:1] == b"(":
-            raise RuleError("Selectors are not supported by this server")
-        else:
-            self._selector(op, word)
-
-    def _password(self, op: bytes):
-        kind, value = op[:1], op[1:]
-        if kind in b"><":
-            hashed = hash_password(value)
-        elif len(value) != 64 or any(c not in b"0123456789abcdef" for c in value):
-            raise RuleError("The password hash must be exactly 64 characters and contain only "
-                            "lowercase hexadecimal characters")
-        else:
-            hashed = value.decode()
-        if kind in b">#":
-            if hashed not in self.passwords:
-                self.passwords.append(hashed)
-            self.nopass = False
-        elif hashed in self.passwords:
-            self.passwords.remove(hashed)
-        else:
-            raise RuleError("The password you are trying to remove from the user does not exist")
-
-    def _selector(self, op: bytes, word: bytes):
-        """The root selector's rules: keys, channels and commands (ACLSetSelector)."""
         if word in (b"allkeys", b"~*"):
             self.allkeys, self.keys = True, {}
         elif word == b"resetkeys":
@@ -207,7 +164,7 @@ class User:
             self.allowed = set()
             self.future = self.allcommands = False
             self.firstargs = {}
-        elif op[:1] in b"~%":
+        elif op[:1] in (b"~", b"%"):
             self._key_pattern(op)
         elif op[:1] == b"&":
             if self.allchannels:
@@ -277,9 +234,9 @@ class User:
                 raise RuleError(UNKNOWN)
             self.set_command(sub.name, True)
         else:                       # `+select|0`: one first argument of a denied command
-            allowed = self.firstargs.setdefault(spec.name, [])
-            if first.lower() not in allowed:
-                allowed.append(first.lower())
+            allowed = self.firstargs.get(spec.name, [])
+            if first.lower() not in allowed:        # a new list: a copy's stays as it was
+                self.firstargs[spec.name] = [*allowed, first.lower()]
 
     def set_command(self, name: str, allow: bool):
         """Allow or deny a command with its subcommands (ACLChangeSelectorPerm)."""
@@ -295,23 +252,17 @@ class User:
         for name in category_commands(category):
             self.set_command(name, allow)
 
-    # -- the rules as text (ACLDescribeUser) -------------------------------------------
+    # -- the rules as text (ACLDescribeSelector) ---------------------------------------
     def describe(self) -> bytes:
-        """The user's rules as ACL LIST and the ACL file show them."""
-        words = [*self.flags(), *(b"#" + hashed.encode() for hashed in self.passwords), self.describe_keys()]
-        if not self.allchannels:
-            words.append(b"resetchannels")
-        words += [self.describe_channels(), self.describe_commands()]
+        """The selector's rules as ACL LIST shows them."""
+        words = (self.describe_keys(), b"" if self.allchannels else b"resetchannels", self.describe_channels(),
+                 self.describe_commands())
         return b" ".join(word for word in words if word)
 
-    def flags(self) -> list:
-        """ACL GETUSER's flags: on or off, nopass, the sanitize-payload choice."""
-        flags = [b"on" if self.enabled else b"off"]
-        if self.nopass:
-            flags.append(b"nopass")
-        if self.sanitize:
-            flags.append(self.sanitize.encode())
-        return flags
+    def fields(self) -> dict:
+        """The selector in ACL GETUSER (aclAddReplySelectorDescription)."""
+        return {b"commands": self.describe_commands(), b"keys": self.describe_keys(),
+                b"channels": self.describe_channels()}
 
     def describe_keys(self) -> bytes:
         if self.allkeys:
@@ -359,14 +310,14 @@ class User:
         assert fake == self.allowed, "ACL rules do not rebuild the user's commands"
         return " ".join(rules).encode()
 
-    # -- the permission check ----------------------------------------------------------
-    def denied(self, spec, argv) -> tuple[str, bytes] | None:
-        """Why this user may not run argv: ("command" | "key" | "channel", the command's name
-        or the refused argument), or None."""
+    # -- the permission check (ACLSelectorCheckCmd) ------------------------------------
+    def refusal(self, spec, argv) -> tuple[int, int] | None:
+        """Why this selector may not run argv: (DENIED_COMMAND, 0), or (DENIED_KEY or
+        DENIED_CHANNEL, the refused argument's index); None when it may."""
         if not self.allcommands and not spec.no_auth and spec.name not in self.allowed:
             firsts = self.firstargs.get(spec.name)
             if not firsts or len(argv) < 2 or argv[1].lower() not in firsts:
-                return "command", spec.name.encode()
+                return DENIED_COMMAND, 0
         if not self.allkeys and "pubsub" not in spec.flags:    # a shard channel is no key here
             need = READ | WRITE if spec.write else READ
             try:
@@ -375,25 +326,144 @@ class User:
                 positions = ()
             for i in positions:
                 if i < len(argv) and not self.key_allowed(argv[i], need):
-                    return "key", argv[i]
+                    return DENIED_KEY, i
         channels = _CHANNEL_ARGS.get(spec.name)
         if channels is not None and not self.allchannels:
             first, single, literal = channels
             for i in range(first, first + 1 if single else len(argv)):
-                if not self.channel_allowed(argv[i], literal):
-                    return "channel", argv[i]
+                if not channel_matches(self.channels, argv[i], literal):
+                    return DENIED_CHANNEL, i
         return None
 
     def key_allowed(self, key: bytes, need: int) -> bool:
         return any(flags & need == need and glob.match(pattern, key)
                    for pattern, flags in self.keys.items())
 
-    def channel_allowed(self, channel: bytes, literal: bool) -> bool:
-        if self.allchannels:
+
+def channel_matches(patterns, channel: bytes, literal: bool) -> bool:
+    """Whether one of the patterns allows the channel; a literal one (a PSUBSCRIBE pattern)
+    only when it is one of them (ACLCheckChannelAgainstList)."""
+    if literal:
+        return channel in patterns
+    return any(glob.match(pattern, channel) for pattern in patterns)
+
+
+# -- users ----------------------------------------------------------------------------------
+class User(Selector):
+    """A user as ACL SETUSER leaves it: its flags and passwords, its own rules (the root
+    selector, which it is) and its other selectors."""
+    __slots__ = ("name", "enabled", "nopass", "sanitize", "passwords", "selectors")
+
+    def __init__(self, name: bytes):
+        super().__init__()
+        self.name = name
+        self.enabled = False
+        self.nopass = False
+        self.sanitize = None        # "sanitize-payload", "skip-sanitize-payload" or None
+        self.passwords = []         # SHA-256 hex digests
+        self.selectors = []         # the `(...)` selectors, in the order they were added
+
+    def copy(self) -> "User":
+        other = User(self.name)
+        other.assign(self)
+        return other
+
+    def assign(self, other: "User"):
+        """Take other's rules, keeping this user's name (ACLCopyUser)."""
+        super().assign(other)
+        self.enabled, self.nopass, self.sanitize = other.enabled, other.nopass, other.sanitize
+        self.passwords = other.passwords.copy()
+        self.selectors = [selector.copy() for selector in other.selectors]
+
+    @property
+    def unrestricted(self) -> bool:
+        return self.allcommands and self.allkeys and self.allchannels
+
+    def authenticates(self, password: bytes) -> bool:
+        if not self.enabled:
+            return False
+        if self.nopass:
             return True
-        if literal:
-            return channel in self.channels
-        return any(glob.match(pattern, channel) for pattern in self.channels)
+        hashed = hash_password(password)
+        return any(hmac.compare_digest(hashed, known) for known in self.passwords)
+
+    # -- rules (ACLSetUser) ------------------------------------------------------------
+    def apply(self, op: bytes):
+        """Apply one rule; RuleError with Redis's text when it is refused."""
+        if not op:
+            return
+        word = op.lower()
+        if word in (b"on", b"off"):
+            self.enabled = word == b"on"
+        elif word in (b"sanitize-payload", b"skip-sanitize-payload"):
+            self.sanitize = word.decode()
+        elif word == b"nopass":
+            self.nopass, self.passwords = True, []
+        elif word == b"resetpass":
+            self.nopass, self.passwords = False, []
+        elif op[:1] in (b">", b"<", b"#", b"!"):
+            self._password(op)
+        elif op[:1] == b"(" and op[-1:] == b")":
+            self.selectors.append(Selector.parse(op))
+        elif word == b"clearselectors":
+            self.selectors = []
+        elif word == b"reset":
+            for rule in (b"resetpass", b"resetkeys", b"resetchannels", b"off", b"sanitize-payload",
+                         b"clearselectors", b"-@all"):
+                self.apply(rule)
+        else:
+            super().apply(op)
+
+    def _password(self, op: bytes):
+        kind, value = op[:1], op[1:]
+        if kind in b"><":
+            hashed = hash_password(value)
+        elif len(value) != 64 or any(c not in b"0123456789abcdef" for c in value):
+            raise RuleError("The password hash must be exactly 64 characters and contain only "
+                            "lowercase hexadecimal characters")
+        else:
+            hashed = value.decode()
+        if kind in b">#":
+            if hashed not in self.passwords:
+                self.passwords.append(hashed)
+            self.nopass = False
+        elif hashed in self.passwords:
+            self.passwords.remove(hashed)
+        else:
+            raise RuleError("The password you are trying to remove from the user does not exist")
+
+    # -- the rules as text (ACLDescribeUser) -------------------------------------------
+    def describe(self) -> bytes:
+        """The user's rules as ACL LIST and the ACL file show them."""
+        words = [*self.flags(), *(b"#" + hashed.encode() for hashed in self.passwords), super().describe(),
+                 *(b"(%s)" % selector.describe() for selector in self.selectors)]
+        return b" ".join(word for word in words if word)
+
+    def flags(self) -> list:
+        """ACL GETUSER's flags: on or off, nopass, the sanitize-payload choice."""
+        flags = [b"on" if self.enabled else b"off"]
+        if self.nopass:
+            flags.append(b"nopass")
+        if self.sanitize:
+            flags.append(self.sanitize.encode())
+        return flags
+
+    # -- the permission check (ACLCheckAllUserCommandPerm) -----------------------------
+    def denied(self, spec, argv) -> tuple[str, bytes] | None:
+        """Why this user may not run argv: ("command" | "key" | "channel", the command's name
+        or the refused argument), or None. With several selectors, one that allows it is
+        enough; otherwise the worst refusal is named (a channel before a key before the
+        command), at the last argument."""
+        found = self.refusal(spec, argv)
+        if found is None:
+            return None
+        for selector in self.selectors:
+            other = selector.refusal(spec, argv)
+            if other is None:
+                return None
+            found = max(found, other)
+        rank, index = found
+        return _REASONS[rank], spec.name.encode() if rank == DENIED_COMMAND else argv[index]
 
 
 def default_user() -> User:
@@ -409,7 +479,7 @@ def merge_selectors(rules: list) -> list:
     ACLMergeSelectorArguments() does; RuleError carries the rule an unclosed one starts at."""
     merged, selector = [], None
     for rule in rules:
-        if selector is None and rule[:1] == b"(" and rule[-1:] != b")":
+        if rule[:1] == b"(" and rule[-1:] != b")":     # another `(` starts the selector over
             selector, start = rule, rule
         elif selector is not None:
             selector += b" " + rule

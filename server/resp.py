@@ -17,7 +17,7 @@ from functools import lru_cache
 import hiredis
 
 from engine.errors import RedisError
-from engine.parsing import to_int
+from engine.parsing import split_args, to_int
 from engine.replies import (BigNumber, Double, Map, NoReply, NullArray, Push, RSet, Several,
                             Status, Verbatim, format_double)
 
@@ -58,7 +58,6 @@ def _only_bulks(data: bytes, commands: list) -> bool:
             n = len(arg)
             total += n + (_BULK_SIZE[n] if n < 1024 else len(b"$%d\r\n\r\n" % n))
     return total == len(data)
-_SPACE = b" \n\r\t\v\f"
 
 
 class ProtocolError:
@@ -228,66 +227,6 @@ class RequestParser:
 class _Refused(Exception):
     def __init__(self, message: str):
         self.message = message
-
-
-_ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
-_HEX = b"0123456789abcdefABCDEF"
-
-
-def split_args(line: bytes):
-    """Redis's sdssplitargs(): the words of an inline command, or None for unbalanced quotes.
-
-    Double quotes take `\\xHH` and C escapes; single quotes only `\\'`; a closing
-    quote must be followed by a space or the end; a NUL ends the line."""
-    line = line.split(b"\0", 1)[0]
-    args, i, n = [], 0, len(line)
-    while True:
-        while i < n and line[i] in _SPACE:
-            i += 1
-        if i >= n:
-            return args
-        word = bytearray()
-        quote = 0
-        while i < n:
-            c = line[i]
-            if quote == 34:                                    # inside "…"
-                if c == 92 and i + 3 < n and line[i + 1] == 120 and \
-                        line[i + 2] in _HEX and line[i + 3] in _HEX:
-                    word.append(int(line[i + 2:i + 4], 16))
-                    i += 3
-                elif c == 92 and i + 1 < n:
-                    i += 1
-                    word.append(_ESCAPES.get(line[i], line[i]))
-                elif c == 34:
-                    if i + 1 < n and line[i + 1] not in _SPACE:
-                        return None
-                    quote = 0
-                    i += 1
-                    break
-                else:
-                    word.append(c)
-            elif quote == 39:                                  # inside '…'
-                if c == 92 and i + 1 < n and line[i + 1] == 39:
-                    word.append(39)
-                    i += 1
-                elif c == 39:
-                    if i + 1 < n and line[i + 1] not in _SPACE:
-                        return None
-                    quote = 0
-                    i += 1
-                    break
-                else:
-                    word.append(c)
-            elif c in _SPACE:
-                break
-            elif c in (34, 39):
-                quote = c
-            else:
-                word.append(c)
-            i += 1
-        if quote:
-            return None                                        # unterminated quotes
-        args.append(bytes(word))
 
 
 # -- replies ---------------------------------------------------------------------

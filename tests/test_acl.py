@@ -1,5 +1,6 @@
-"""ACL users as Redis 7.0 has them: rules and their description, NOPERM texts, ACL LOG,
-AUTH as another user, the ACL file, and sweeps over every command of every category."""
+"""ACL users as Redis 7.0 has them: rules and their description, selectors, NOPERM texts,
+ACL LOG, AUTH as another user, the ACL file, and sweeps over every command of every category."""
+import hashlib
 import os
 
 import hiredis
@@ -29,12 +30,16 @@ def as_dict(flat: list) -> dict:
     return dict(zip(flat[::2], flat[1::2]))
 
 
-def rules(text: bytes) -> tuple:
-    """A user description with its single-command rules as a set: Redis emits them in its
-    command dict's order, which a random hash seed shuffles for every process."""
-    words = text.split(b" ")
+def rules(text: bytes) -> list:
+    """A user description with its single-command rules as a set, for the root rules and each
+    `(...)` selector apart: Redis emits them in its command dict's order, which a random hash
+    seed shuffles for every process."""
     single = lambda w: w[:1] in (b"+", b"-") and w[1:2] != b"@"   # noqa: E731
-    return [w for w in words if not single(w)], sorted(w for w in words if single(w))
+    parts = []
+    for part in text.split(b" ("):
+        words = part.removesuffix(b")").split(b" ")
+        parts.append(([w for w in words if not single(w)], sorted(w for w in words if single(w))))
+    return parts
 
 
 def described(server_client, name):
@@ -44,6 +49,8 @@ def described(server_client, name):
         return None
     fields = as_dict(reply)
     fields[b"commands"] = rules(fields[b"commands"])
+    fields[b"selectors"] = [{**as_dict(s), b"commands": rules(as_dict(s)[b"commands"])}
+                            for s in fields[b"selectors"]]
     lines = [rules(line) for line in parse(server_client.call("ACL", "LIST")) if line.split(b" ")[1] == name.encode()]
     return fields, lines
 
@@ -96,10 +103,19 @@ SETUSER_CASES = [
     "leo allcommands -config +config|get -flushall",
     "mia on nopass resetpass >a nopass",
     "ned +client -client|kill",
+    "sel1 on >pw ~k* +get (~a* +get &c*) (%R~b* &ch +@hash -hdel) (%W~w* +@all -@dangerous)",
+    "sel2 +@all (~x +set) clearselectors ( +get ~y ) (allkeys allchannels allcommands -debug)",
+    "sel3 (~a +select|0 +select|1 +client|list) () ( ) (\"a) (nocommands resetkeys resetchannels)",
+    "sel4 (~a +get) reset (~b",
+    "sel5 (~a (+get ) (~d +config|get)",
+    "sel6 (&x %RW~r %WR~s %R~t %W~u ~v +@read -get)",
 ]
 SETUSER_ERRORS = [
     "x foo", "x +nosuch", "x +@nosuch", "x ~* ~a", "x &* &a", "x <nopw", "x #abc", "x +config|get|x",
     "x +get|", "x -select|0", "x %X~a", "x (~a", "x (~a +get", "x + ", "x on >ok -nosuch",
+    "x (on)", "x (>pw)", "x (nopass)", "x (~a nosuch)", "x (+nosuch)", "x (~* ~a)", "x (&* &a)", "x (reset)",
+    "x (clearselectors)", "x ((~a))", "x )", "x (~a (+get", "x (+config|get|x)", "x (~a) (-nosuch)", "x (\"\")",
+    "x ( ~\"a b\" )", "x (~a) ( ", "x (%X~a)",
 ]
 
 
@@ -254,6 +270,72 @@ def test_dryrun_like_redis(acl):
         acl("ACL", "DRYRUN", "d", *argv.split(" "))
 
 
+# -- selectors ---------------------------------------------------------------------------------
+SELECTOR_USER = ("ACL", "SETUSER", "sel", "on", ">pw", "~k*", "+get", "+set", "+multi", "+exec",
+                 "(~a* +get +mget &c*)", "(%R~r* +mget +publish &p*)", "(~z* +publish +subscribe)")
+SELECTOR_COMMANDS = ["GET k1", "GET a1", "GET r1", "SET k1 v", "SET a1 v", "SET r1 v", "MGET a1 r1",
+                     "MGET r1 a1", "MGET k1 a1", "MGET a1 a2", "PUBLISH p1 m", "PUBLISH c1 m", "PUBLISH z m",
+                     "SUBSCRIBE p1 c1", "DEL a1", "HGET z f", "SELECT 0"]
+
+
+def test_a_selector_allows_what_the_root_rules_do_not(acl):
+    """A command runs when one selector allows it with all its keys and channels; when none
+    does, the NOPERM error and the ACL LOG name the worst refusal at the last argument."""
+    acl(*SELECTOR_USER)
+    clients = pair(acl, "sel")
+    for argv in SELECTOR_COMMANDS:
+        same(clients, *argv.split(" "))
+    for argv in SELECTOR_COMMANDS:
+        acl("ACL", "DRYRUN", "sel", *argv.split(" "))
+    theirs, ours = ([as_dict(e) for e in parse(c.call("ACL", "LOG"))] for c in (acl.redis, acl.redwood))
+    assert [(e[b"count"], e[b"reason"], e[b"object"]) for e in ours] == \
+        [(e[b"count"], e[b"reason"], e[b"object"]) for e in theirs]
+
+
+def test_exec_checks_queued_commands_against_the_selectors(acl):
+    acl(*SELECTOR_USER)
+    clients = pair(acl, "sel")
+    for argv in ["MULTI", "GET a1", "SET k1 v", "MGET r1 a1"]:
+        same(clients, *argv.split(" "))
+    acl.run(["ACL SETUSER sel clearselectors (~r* +mget)"])
+    same(clients, "EXEC")
+
+
+def test_a_refused_rule_leaves_the_selectors_as_they_were(acl):
+    acl.run([SELECTOR_USER, "ACL SETUSER sel +select|1 (+select|1)",
+             "ACL SETUSER sel (~b* +set) +select|5 (+nosuch)",
+             "ACL SETUSER sel clearselectors (~b* +set) +select|5 foo"])
+    assert described(acl.redwood, "sel") == described(acl.redis, "sel")
+    acl.run(["ACL SETUSER sel clearselectors (~b* +set) +select|5 reset on >pw (~c* +get)"])
+    assert described(acl.redwood, "sel") == described(acl.redis, "sel")
+
+
+def test_selector_replies_in_resp3(acl):
+    acl(*SELECTOR_USER)
+    clients = RawClient(acl_port(acl.redis)), RawClient(acl_port(acl.redwood))
+    for client in clients:
+        client.call("HELLO", "3")
+    theirs, ours = (parse(c.call("ACL", "GETUSER", "sel")) for c in clients)
+    assert list(ours) == list(theirs) and ours[b"keys"] == theirs[b"keys"]
+    assert [(s[b"keys"], s[b"channels"]) for s in ours[b"selectors"]] == \
+        [(s[b"keys"], s[b"channels"]) for s in theirs[b"selectors"]]
+    same(clients, "ACL", "GETUSER", "default")
+
+
+def test_subscribers_stay_while_a_selector_allows_their_channels(acl):
+    acl.run(["ACL SETUSER sub on >pw ~* +@all resetchannels (&news* +subscribe)"])
+    subscribers = pair(acl, "sub")
+    same(subscribers, "SUBSCRIBE", "news1")
+    acl.run(["ACL SETUSER sub (&other)"])
+    same(subscribers, "PING")
+    acl.run(["ACL SETUSER sub clearselectors &news1"])       # the same channel, from the root rules
+    same(subscribers, "PING")
+    acl.run(["ACL SETUSER sub resetchannels (&news*)"])
+    same(subscribers, "PING")
+    acl.run(["ACL SETUSER sub clearselectors"])
+    assert [c.read_until_closed() for c in subscribers] == [b"", b""]
+
+
 def test_requirepass_is_the_default_users_password(acl):
     try:
         acl.run(["CONFIG SET requirepass s3cret", "ACL LIST", "ACL GETUSER default", "AUTH wrong",
@@ -324,7 +406,32 @@ def test_acl_file_survives_a_restart(redwood_server, tmp_path):
     assert parse(admin.call("ACL", "USERS")) == [b"default"]
 
 
+def test_selectors_survive_the_acl_file(redwood_server, tmp_path):
+    path = tmp_path / "users.acl"
+    path.write_text("user default on nopass ~* &* +@all\nuser f on >pw ~k* +get (~a* resetchannels &c -@all +set)"
+                    " (  %R~r*   +get ) (~\"x\" +mget)\n")
+    server = redwood_server
+    server.argv += ["--aclfile", str(path)]
+    server.start()
+    admin = server.raw()
+    before = parse(admin.call("ACL", "LIST"))
+    assert before[1] == (b"user f on #%s ~k* resetchannels -@all +get (~a* resetchannels &c -@all +set) "
+                         b"(%%R~r* resetchannels -@all +get) (~x resetchannels -@all +mget)"
+                         % hashlib.sha256(b"pw").hexdigest().encode())
+    assert admin.call("ACL", "SAVE") == b"+OK\r\n"
+    assert path.read_bytes() == b"".join(line + b"\n" for line in before)
+    assert admin.call("ACL", "LOAD") == b"+OK\r\n"
+    assert parse(admin.call("ACL", "LIST")) == before
+    user = login(server.port, "f")
+    assert [user.call(*argv.split(" ")) for argv in ["SET a1 v", "GET r1", "MGET x", "SET r1 v"]] == [
+        b"+OK\r\n", b"$-1\r\n", b"*1\r\n$-1\r\n",
+        b"-NOPERM this user has no permissions to access one of the keys used as arguments\r\n"]
+
+
 BAD_FILES = [
+    "user w (~a +get) (on)\nuser s on (~a +get) ( +set ~b )\nuser t (~a (+get )\nuser q (+nosuch) (+nope)\n",
+    "user r ((~a))\nuser p (~a +get) ~\"x\" (~* ~y) ()\n",
+    "user o (~b ((~a))\n",     # not `+get (~b`: a rule before an unclosed selector crashes Redis 7.0.15
     "user x on\n# comment\nfoo bar\nuser x off\nuser y +nosuch +nope\nuser y ~* ~a\n",
     'user "a b" on\n',
     "user z on ~* ~a <nopw\n",

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from engine.errors import RedisError
 from engine.replies import (NULL_ARRAY, OK, BigNumber, Double, Map, Push, RSet, Status, format_double,
                             Verbatim)
-from server.resp import RequestParser, encode, split_args
+from engine.parsing import split_args
+from server.resp import RequestParser, encode
 
 LIMIT = 512 * 1024 * 1024
 

@@ -48,8 +48,7 @@ def acl_getuser(client, argv):
     if user is None:
         return None
     return Map({b"flags": RSet(user.flags()), b"passwords": [p.encode() for p in user.passwords],
-                b"commands": user.describe_commands(), b"keys": user.describe_keys(),
-                b"channels": user.describe_channels(), b"selectors": []})
+                **user.fields(), b"selectors": [Map(selector.fields()) for selector in user.selectors]})
 
 
 @command("acl|deluser", -3, "admin noscript loading stale", group="server",
