@@ -3,12 +3,18 @@
 Used memory is what the allocator holds for live objects, as Redis's `used_memory`:
 - under jemalloc (Redis's allocator; server.cli re-executes Redwood with it preloaded and
   PYTHONMALLOC=malloc when the system has libjemalloc), the bytes allocated, exact: jemalloc's
-  counters of this thread, read in ~0.1 µs, re-based on `stats.allocated` at each refresh;
+  counters of this thread, read in ~0.1 µs, re-based at each refresh on `stats.allocated` less
+  what the thread caches hold (freed blocks kept for reuse: up to hundreds of KB, which jemalloc
+  still counts as allocated and Redis's own counter does not);
 - otherwise (pymalloc), an estimate: glibc's mallinfo2() for the blocks pymalloc passes to
   malloc, plus pymalloc's allocated blocks times their mean size. Both walk the heap (40 µs
   per million keys, milliseconds for a fragmented malloc heap), so it is re-read at most
   every 10 ms, and every 16 evictions while evicting.
 Both go down when keys are deleted, unlike the resident size (freed memory stays mapped).
+Eviction leaves out the log batch not yet committed, as Redis leaves out its AOF buffer
+(freeMemoryGetNotCountedMemory): it holds a copy of every value the pass wrote (200 KB for a
+pipeline of 200 SETs of 1 KB) and the DELs of the evictions themselves; counted, it had keys
+evicted to make room for records that the commit frees moments later.
 
 Access metadata (LRU clock or LFU counter per key) is kept only while the policy needs it,
 starting empty when the policy is switched on: a key without it counts as accessed then.
@@ -25,6 +31,9 @@ from engine.errors import RedisError
 OOM = RedisError("OOM command not allowed when used memory > 'maxmemory'.")
 
 POOL_SIZE = 16          # EVPOOL_SIZE
+# A staged event's objects beside its record's bytes: the (seq, record) tuple, seq, the bytes
+# header, its list slot (64 + 32 + 33 + 8); size-class rounding is left in the count.
+STAGED_EVENT_OVERHEAD = 137
 LFU_INIT_VAL = 5
 # Commands that MULTI does not queue and that Redis never refuses for memory (processCommand).
 NEVER_REFUSED_IN_MULTI = frozenset({"exec", "discard", "quit", "reset"})
@@ -60,11 +69,14 @@ class JemallocMeter:
         return self.base + self.allocated.value - self.deallocated.value
 
     def refresh(self) -> int:
-        """Re-base on the whole process's figure (other threads allocate too, a little)."""
+        """Re-base on the whole process's figure (other threads allocate too, a little), less
+        the thread caches: counted in, they made the reading depend on how many blocks the
+        last frees left cached when it was taken."""
         epoch = ctypes.c_uint64(1)
         self.mallctl(b"epoch", None, None, ctypes.byref(epoch), 8)
-        self.base = self._read(b"stats.allocated", ctypes.c_size_t) - (
-            self.allocated.value - self.deallocated.value)
+        self.base = (self._read(b"stats.allocated", ctypes.c_size_t)
+                     - self._read(b"stats.arenas.4096.tcache_bytes", ctypes.c_size_t)   # MALLCTL_ARENAS_ALL
+                     - (self.allocated.value - self.deallocated.value))
         return self.used()
 
     def allocator_stats(self) -> tuple:
@@ -239,7 +251,7 @@ class Eviction:
     def before_command(self, client, spec):
         """processCommand's maxmemory step: evict if over; OOM for a command that may grow
         memory (denyoom, an EXEC of one, anything queued by MULTI) when nothing could be freed."""
-        if self.meter.used() <= self.state.maxmemory or self.evict():
+        if self.meter.used() <= self.state.maxmemory or self.evict():     # the total first, as getMaxmemoryState
             return
         if client.multi is not None:
             refuse = spec.name not in NEVER_REFUSED_IN_MULTI or (
@@ -252,13 +264,15 @@ class Eviction:
     def evict(self) -> bool:
         """Delete keys until under the limit: True, also when the time budget ran out first
         (Redis's EVICT_RUNNING: the next command goes on); False when nothing can be evicted."""
+        state, limit = self.state, self.state.maxmemory
+        if self.used() <= limit:
+            return True
         if self.policy == "noeviction":
             return False
-        state, meter, limit = self.state, self.meter, self.state.maxmemory
         state.keyspace.now = time.time_ns() // 1_000_000      # the clock of idle times and of the DELs
         deadline = time.perf_counter() + self.time_limit
         freed = 0
-        while meter.used() > limit:
+        while self.used() > limit:
             found = self._pick()
             if found is None:
                 return False
@@ -269,8 +283,13 @@ class Eviction:
             if not freed % 16:
                 if time.perf_counter() > deadline:
                     return True
-                meter.refresh()
+                self.meter.refresh()
         return True
+
+    def used(self) -> int:
+        """Used memory as maxmemory counts it (getMaxmemoryState): the staged log batch left out."""
+        store = self.state.store
+        return self.meter.used() - store.batch_bytes - len(store.batch) * STAGED_EVENT_OVERHEAD
 
     def _pick(self):
         """The (db, key) to evict next, or None when the policy finds nothing."""

@@ -24,6 +24,7 @@ class Store:
         self.next_seq = backend.last_seq + 1
         self.last_ts = 0
         self.batch: list[tuple[int, bytes]] = []
+        self.batch_bytes = 0                     # the records' length: maxmemory leaves the batch out
         self.waiters: list = []
         self.failure: RedisError | None = None   # set while the log cannot be written
         self.unsynced = False                    # committed but not yet fsynced (everysec/no)
@@ -45,7 +46,9 @@ class Store:
         self.next_seq = seq + 1
         if not self.batch:
             self.on_batch_started()
-        self.batch.append((seq, events.encode(seq, ts, db, origin, argv, self.flags)))
+        record = events.encode(seq, ts, db, origin, argv, self.flags)
+        self.batch.append((seq, record))
+        self.batch_bytes += len(record)
         return seq
 
     @property
@@ -59,6 +62,7 @@ class Store:
 
     def flush(self):
         batch, self.batch = self.batch, []
+        self.batch_bytes = 0
         waiters, self.waiters = self.waiters, []
         ok = True
         if batch:
