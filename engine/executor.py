@@ -20,6 +20,7 @@ SUBSCRIBED_MODE = frozenset({"subscribe", "psubscribe", "ssubscribe", "unsubscri
 
 def execute(client: Client, argv: list):
     """Run one command for a client; returns the reply value (an error is a value too)."""
+    spec = None
     try:
         spec = lookup(argv)
         if not client.authenticated and not spec.no_auth:
@@ -35,12 +36,16 @@ def execute(client: Client, argv: list):
             return queue(client, spec, argv)
         reply = run(client, spec, argv)
     except RedisError as exc:
+        spec = spec or COMMANDS.get(argv[0].lower())    # a wrong arity still names its command
+        if spec is not None:
+            spec.rejected_calls += 1
         if argv[0].lower() == b"exec":      # a refused EXEC discards the transaction
             client.multi, client.multi_failed = None, False
             reason = exc.message[4:] if exc.message.startswith("ERR ") else exc.message
-            return RedisError("EXECABORT Transaction discarded because of: " + reason)
-        if client.multi is not None:
+            exc = RedisError("EXECABORT Transaction discarded because of: " + reason)
+        elif client.multi is not None:
             client.multi_failed = True      # unknown command or wrong arity: EXEC will abort
+        client.state.stats.error(exc)
         return exc
     keyspace = client.keyspace
     if keyspace.ready:
@@ -52,11 +57,11 @@ def execute(client: Client, argv: list):
 
 def run(client: Client, spec, argv: list):
     """Run a looked-up command (directly, or queued by MULTI and run by EXEC)."""
-    if spec.write and client.store.failure is not None:
-        return client.store.failure
     state, keyspace = client.state, client.keyspace
+    if spec.write and client.store.failure is not None:
+        return _refused(state, spec, client.store.failure)
     if state.monitors and client.monitor and (spec.readonly or observe.may_replicate(spec)):
-        return observe.MONITOR_KEYSPACE
+        return _refused(state, spec, observe.MONITOR_KEYSPACE)
     start = time_ns()                       # the command's clock, and SLOWLOG's
     keyspace.now = start // 1_000_000
     client.last_command = spec.name
@@ -65,11 +70,13 @@ def run(client: Client, spec, argv: list):
     try:
         reply = spec.handler(client, argv)
     except RedisError as exc:
-        reply = exc
+        reply = _failed(state, spec, exc)
     except Exception:           # a handler bug: this reply fails, the connection and server go on
         log.exception("command %r failed", argv[0][:64])
-        reply = errors.err("internal error while running the command (see the server log)")
-    elapsed = time_ns() - start             # SLOWLOG and LATENCY (engine.observe)
+        reply = _failed(state, spec, errors.err("internal error while running the command (see the server log)"))
+    elapsed = time_ns() - start             # SLOWLOG, LATENCY (engine.observe) and INFO commandstats
+    spec.calls += 1
+    spec.nanos += elapsed
     if keyspace.changes:
         changes.process(state, client)
     if client.tracking is not None:
@@ -79,6 +86,18 @@ def run(client: Client, spec, argv: list):
     if state.monitors:
         observe.feed_monitors(client, spec, argv)
     return reply
+
+
+def _refused(state, spec, error: RedisError) -> RedisError:
+    spec.rejected_calls += 1
+    state.stats.error(error)
+    return error
+
+
+def _failed(state, spec, error: RedisError) -> RedisError:
+    spec.failed_calls += 1
+    state.stats.error(error)
+    return error
 
 
 def queue(client: Client, spec, argv: list):

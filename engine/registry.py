@@ -4,6 +4,14 @@
 registers the handler under its name. COMMAND, COMMAND DOCS, arity checks and
 the executor all read this table; there is no other list of commands.
 
+`key_specs=` declares Redis 7's key specs, one tuple per spec: `(flags, begin, find, notes)`
+with flags as Redis names them (`"RW ACCESS DELETE"`), begin the index of the first key
+(or `(keyword, startfrom)`, or None: unknown), find the last key relative to it (or
+`(lastkey, keystep, limit)`, or "keynum", or None: unknown); find defaults to 0 (one key) and
+notes to none. A command that declares none has one spec made from `keys`: RO ACCESS for
+a read, RW ACCESS UPDATE for a write (the strictest, so a forgotten declaration never lets an
+ACL user do more than Redis would).
+
 A name with a `|` declares a subcommand (`config|get`); its container is
 created on first use and dispatches on the second argument as Redis does.
 """
@@ -12,6 +20,64 @@ from typing import Callable
 
 from engine import errors
 from engine.parsing import to_int
+
+
+# Key spec flags in the order COMMAND INFO prints them.
+KEY_FLAGS = ("RO", "RW", "OW", "RM", "ACCESS", "UPDATE", "INSERT", "DELETE", "NOT_KEY", "INCOMPLETE",
+             "VARIABLE_FLAGS")
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpec:
+    """One of Redis 7's key specs: which arguments are keys and how the command uses them."""
+    flags: tuple                    # Redis's names, in its order: ("RW", "ACCESS", "DELETE")
+    begin: int | tuple | None       # index, (keyword, startfrom), or None: unknown
+    find: tuple | None              # (lastkey, keystep, limit), ("keynum", idx, first, step), None
+    notes: str = ""
+
+    @classmethod
+    def declared(cls, flags: str, begin, find=0, notes="") -> "KeySpec":
+        if find == "keynum":            # the key count at begin_search, then that many keys
+            find = ("keynum", 0, 1, 1)
+        elif isinstance(find, int):
+            find = (find, 1, 0)
+        if isinstance(begin, tuple):
+            begin = (begin[0].encode(), begin[1])
+        names = flags.split()
+        if not set(names) <= set(KEY_FLAGS):
+            raise ValueError(f"unknown key spec flags {flags!r}")
+        return cls(tuple(sorted(names, key=KEY_FLAGS.index)), begin, find, notes)
+
+    def positions(self, argv) -> range | None:
+        """Redis's getKeysUsingKeySpecs() for this spec: the keys' indexes (an empty range
+        when a keyword is missing), None when the spec cannot find them in argv."""
+        if "INCOMPLETE" in self.flags or self.begin is None or self.find is None:
+            return None
+        argc, first = len(argv), self.begin
+        if not isinstance(first, int):
+            keyword, start = first          # searched up to, not including, the last argument
+            indexes = range(start, argc - 1) if start > 0 else range(argc + start, 1, -1)
+            first = next((i + 1 for i in indexes if 0 < i < argc and argv[i].upper() == keyword), 0)
+            if not first:
+                return range(0)
+        if self.find[0] == "keynum":
+            _, keynum, firstkey, step = self.find
+            count = to_int(argv[first + keynum]) if first + keynum < argc else None
+            if count is None or count < 0:
+                return None
+            first += firstkey
+            last = first + count - 1
+        else:
+            lastkey, step, limit = self.find
+            if lastkey >= 0:
+                last = first + lastkey
+            elif not limit:
+                last = argc + lastkey
+            else:
+                last = first + (argc - first) // limit + lastkey
+        if last >= argc or last < first or first >= argc:
+            return None
+        return range(first, last + 1, step)
 
 
 @dataclass(slots=True, eq=False)
@@ -32,6 +98,12 @@ class CommandSpec:
     doc_flags: frozenset = frozenset()
     subcommands: dict = field(default_factory=dict)
     find_keys: Callable | None = None   # argv -> key positions, for `movablekeys` commands
+    key_specs: tuple = ()               # KeySpec, as COMMAND INFO shows them
+    # INFO commandstats, counted by the executor.
+    calls: int = 0
+    nanos: int = 0
+    rejected_calls: int = 0
+    failed_calls: int = 0
     # Hot-path booleans, derived from flags once.
     write: bool = False
     readonly: bool = False
@@ -50,24 +122,48 @@ class CommandSpec:
         last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
         return list(range(self.first_key, last + 1, self.step))
 
+    def key_refs(self, argv) -> list[tuple[int, KeySpec]] | None:
+        """argv's keys with the spec that found each (Redis's getKeysUsingKeySpecs(), NOT_KEY
+        specs left out); None when a spec cannot say and Redis asks the command's own code."""
+        found = []
+        for spec in self.key_specs:
+            if "NOT_KEY" in spec.flags:
+                continue
+            if "VARIABLE_FLAGS" in spec.flags:
+                return None
+            positions = spec.positions(argv)
+            if positions is None:
+                return None
+            found += [(i, spec) for i in positions]
+        return found
+
 
 COMMANDS: dict[bytes, CommandSpec] = {}
 
 
 def command(name, arity, flags="", keys=(0, 0, 0), *, group, summary, since="1.0.0",
-            complexity="", syntax="", acl="", doc_flags="", find_keys=None):
+            complexity="", syntax="", acl="", doc_flags="", find_keys=None, key_specs=None):
     """Declare a command (or `container|sub` subcommand) on its handler. `keys` are
-    Redis's (first, last, step); a `movablekeys` command also says how to `find_keys`."""
+    Redis's (first, last, step); a `movablekeys` command also says how to `find_keys`;
+    `key_specs` are Redis 7's, when they are not the default one (see the module's doc)."""
 
     def register(handler):
         flagset = frozenset(flags.split())
+        if key_specs is not None:
+            specs = tuple(KeySpec.declared(*declared) for declared in key_specs)
+        elif keys[0]:
+            last = keys[1] - keys[0] if keys[1] >= 0 else keys[1]
+            specs = (KeySpec.declared("RW ACCESS UPDATE" if "write" in flagset else "RO ACCESS",
+                                      keys[0], (last, keys[2], 0)),)
+        else:
+            specs = ()
         spec = CommandSpec(
             name=name, handler=handler, arity=arity, flags=flagset,
             first_key=keys[0], last_key=keys[1], step=keys[2],
             group=group, summary=summary, since=since, complexity=complexity,
             syntax=syntax, acl=frozenset(acl.split()), doc_flags=frozenset(doc_flags.split()),
             write="write" in flagset, readonly="readonly" in flagset, no_auth="no_auth" in flagset,
-            find_keys=find_keys,
+            find_keys=find_keys, key_specs=specs,
         )
         if "|" in name:
             parent, sub = name.split("|", 1)

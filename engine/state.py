@@ -28,10 +28,20 @@ class Stats:
     net_input_bytes: int = 0
     net_output_bytes: int = 0
     samples: deque = field(default_factory=lambda: deque(maxlen=16))
+    error_replies: int = 0
+    errors: dict = field(default_factory=dict)      # INFO errorstats: error code -> count
 
     def reset(self):
-        """CONFIG RESETSTAT."""
+        """CONFIG RESETSTAT (the commands' own counters are reset by their table)."""
         self.__init__()
+
+    def error(self, exc):
+        """An error reply, counted by its code (its first word), as Redis's errorstats; like
+        Redis, at most 128 distinct codes are kept."""
+        self.error_replies += 1
+        code = exc.message.split(" ", 1)[0]
+        if code in self.errors or len(self.errors) < 128:
+            self.errors[code] = self.errors.get(code, 0) + 1
 
     def sample(self, now: float):
         """Called every 100 ms; instantaneous_ops_per_sec is the mean over the last samples."""

@@ -313,3 +313,35 @@ def test_client_unblock_ends_wait_with_its_timeout_reply(both):
             transcript += [other.call("CLIENT", "UNBLOCK", ident, reason), waiter.read_reply()]
         transcripts.append(transcript)
     assert transcripts[1] == transcripts[0]
+
+
+def _stats_lines(raw: bytes, section: str) -> list:
+    """An INFO section's lines, with commandstats' timings (which differ) taken out."""
+    text = hiredis_text(raw)
+    lines = [line for line in text.split("\r\n") if line and not line.startswith("#")]
+    if section == "commandstats":
+        lines = sorted(re.sub(r"usec=\d+,usec_per_call=[\d.]+,", "", line) for line in lines)
+    return lines
+
+
+def hiredis_text(raw: bytes) -> str:
+    reader = hiredis.Reader()
+    reader.feed(raw)
+    return reader.gets().decode()
+
+
+def test_info_commandstats_and_errorstats_as_redis(both):
+    """Calls, refusals and failures per command, and error replies by code, counted as Redis
+    counts them (Redis's order of commandstats lines is its hash table's: compared sorted)."""
+    for sessions in both:
+        sessions["A"].call("CONFIG", "RESETSTAT")
+    run_steps(both, [
+        "A: SET k v", "A: GET k", "A: GET k", "A: GET", "A: NOSUCH", "A: LPUSH k x", "A: INCR k",
+        "A: CLIENT GETNAME", "A: MULTI", "A: SET a 1", "A: GET", "A: EXEC", "A: MULTI", "A: INCR k",
+        "A: EXEC", "A: OBJECT ENCODING k", "A: WATCH", "A: CONFIG GET nosuch-option"])
+    for section in ("commandstats", "errorstats"):
+        redis, redwood = (_stats_lines(sessions["A"].call("INFO", section), section) for sessions in both)
+        assert redwood == redis, section
+    stats = [re.search(rb"total_error_replies:(\d+)", sessions["A"].call("INFO", "stats")).group(1)
+             for sessions in both]
+    assert stats[1] == stats[0]

@@ -9,7 +9,7 @@ from engine import errors
 from engine.commands.connection import REDIS_VERSION
 from engine.commands.keys import TYPES
 from engine.observe import redact
-from engine.registry import command, container_docs
+from engine.registry import COMMANDS, command, container_docs
 from engine.replies import NO_REPLY, OK, Map, Status, Verbatim
 
 REDWOOD_VERSION = "0.1.0"
@@ -98,7 +98,7 @@ def _stats(state, now):
             ("keyspace_misses", s.keyspace_misses), ("pubsub_channels", len(pubsub.channels)),
             ("pubsub_patterns", len(pubsub.patterns)), ("pubsubshard_channels", len(pubsub.shard_channels)),
             ("tracking_total_keys", len(tracking.keys)), ("tracking_total_items", sum(map(len, tracking.keys.values()))),
-            ("tracking_total_prefixes", len(tracking.prefixes)), ("total_error_replies", 0)]
+            ("tracking_total_prefixes", len(tracking.prefixes)), ("total_error_replies", s.error_replies)]
 
 
 def _replication(state, now):
@@ -120,9 +120,33 @@ def _keyspace(state, now):
             for db in state.keyspace.dbs if db.data]
 
 
+def _specs():
+    """Every command and subcommand, in table order."""
+    for spec in COMMANDS.values():
+        yield spec
+        yield from spec.subcommands.values()
+
+
+def _commandstats(state, now):
+    """Commands that ran or were refused: calls, time, refusals, failures, as Redis names them."""
+    return [(f"cmdstat_{spec.name}",
+             "calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d" % (
+                 spec.calls, spec.nanos // 1000, spec.nanos / 1000 / spec.calls if spec.calls else 0,
+                 spec.rejected_calls, spec.failed_calls))
+            for spec in _specs() if spec.calls or spec.rejected_calls or spec.failed_calls]
+
+
+def _errorstats(state, now):
+    """Error replies by code, sorted as Redis's radix tree keeps them."""
+    return [(f"errorstat_{code}", f"count={count}") for code, count in sorted(state.stats.errors.items())]
+
+
+# In Redis's order; INFO (and `default`) shows all but commandstats, `all`/`everything` every one.
 SECTIONS = {"server": _server, "clients": _clients, "memory": _memory, "persistence": _persistence,
-            "stats": _stats, "replication": _replication, "cpu": _cpu, "keyspace": _keyspace}
-DEFAULT = list(SECTIONS)
+            "stats": _stats, "replication": _replication, "cpu": _cpu, "modules": lambda state, now: [],
+            "commandstats": _commandstats, "errorstats": _errorstats,
+            "cluster": lambda state, now: [("cluster_enabled", 0)], "keyspace": _keyspace}
+DEFAULT = [name for name in SECTIONS if name != "commandstats"]
 
 
 def info_text(state, names) -> bytes:
@@ -140,7 +164,9 @@ def info_text(state, names) -> bytes:
          syntax="[section [section ...]]")
 def info(client, argv):
     wanted = {arg.decode("utf-8", "replace").lower() for arg in argv[1:]}
-    if not wanted or wanted & {"default", "all", "everything"}:
+    if wanted & {"all", "everything"}:
+        names = list(SECTIONS)
+    elif not wanted or "default" in wanted:
         names = DEFAULT
     else:
         names = [name for name in SECTIONS if name in wanted]
@@ -182,6 +208,8 @@ def config_set(client, argv):
          summary="Reset the stats returned by INFO", since="2.0.0", complexity="O(1)")
 def config_resetstat(client, argv):
     client.state.stats.reset()
+    for spec in _specs():
+        spec.calls = spec.nanos = spec.rejected_calls = spec.failed_calls = 0
     return OK
 
 
