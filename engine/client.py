@@ -19,7 +19,7 @@ class Client:
         "origin", "resp", "created", "last_active", "last_command", "close_after_reply",
         "authenticated", "connection", "blocked", "multi", "multi_failed", "in_exec",
         "watched", "channels", "patterns", "shard_channels", "tracking", "acl",
-        "reply_mode", "no_evict", "no_touch", "monitor", "dirty", "subscriptions",
+        "reply_mode", "no_evict", "monitor", "dirty", "subscriptions",
     )
 
     def __init__(self, state, addr: str = "", laddr: str = "", fd: int = -1):
@@ -52,7 +52,6 @@ class Client:
         self.acl = state.users.default_acl()   # the ACL user while it is restricted (engine.acl)
         self.reply_mode = "on"   # CLIENT REPLY: on, off, skip
         self.no_evict = False    # CLIENT NO-EVICT
-        self.no_touch = False    # CLIENT NO-TOUCH
         self.monitor = False     # MONITOR: this connection receives every command
         self.update_origin()
 
