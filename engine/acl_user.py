@@ -14,10 +14,8 @@ Commands, key and channel patterns form a selector: the user's own rules are the
 and each `(~key* +get)` rule adds another. A command runs when one selector allows it with
 all its keys and channels.
 
-Left out: a key's permission comes from the command's flags, not from per-key specs: a
-read-only command needs read access to its keys, a write command read and write access
-(Redis 7.0 asks some writes, like LPUSH or DEL, for write access only; this is never more
-permissive).
+A key's permission comes from the key spec that finds it (`key_access`), as in Redis 7.0:
+`%W~app:*` may LPUSH or DEL app:1 but not GET it.
 
 The users table, the check the executor calls, ACL LOG and the ACL file are engine.acl.
 """
@@ -318,14 +316,9 @@ class Selector:
             firsts = self.firstargs.get(spec.name)
             if not firsts or len(argv) < 2 or argv[1].lower() not in firsts:
                 return DENIED_COMMAND, 0
-        if not self.allkeys and "pubsub" not in spec.flags:    # a shard channel is no key here
-            need = READ | WRITE if spec.write else READ
-            try:
-                positions = spec.key_positions(argv)
-            except ValueError:          # the command itself refuses these arguments
-                positions = ()
-            for i in positions:
-                if i < len(argv) and not self.key_allowed(argv[i], need):
+        if not self.allkeys and spec.key_specs:
+            for i, need in key_access(spec, argv):
+                if not self.key_allowed(argv[i], need):
                     return DENIED_KEY, i
         channels = _CHANNEL_ARGS.get(spec.name)
         if channels is not None and not self.allchannels:
@@ -338,6 +331,56 @@ class Selector:
     def key_allowed(self, key: bytes, need: int) -> bool:
         return any(flags & need == need and glob.match(pattern, key)
                    for pattern, flags in self.keys.items())
+
+
+def key_access(spec, argv) -> list[tuple[int, int]]:
+    """argv's keys with the access each needs (Redis's ACLSelectorCheckKey()): read for a key
+    spec that ACCESSes the value, write for one that INSERTs, DELETEs or UPDATEs it, neither for
+    a key only looked at (EXISTS, TYPE: any pattern that matches the key is enough)."""
+    found = spec.key_refs(argv)
+    if found is None:
+        getkeys = _GETKEYS.get(spec.name)
+        return getkeys(argv) if getkeys else []
+    return [(i, _need(key_spec.flags)) for i, key_spec in found]
+
+
+def _need(flags) -> int:
+    need = READ if "ACCESS" in flags else 0
+    if "INSERT" in flags or "DELETE" in flags or "UPDATE" in flags:
+        need |= WRITE
+    return need
+
+
+def _set_keys(argv):
+    """setGetKeys(): SET reads its key only with GET."""
+    return [(1, READ | WRITE if any(arg.lower() == b"get" for arg in argv[3:]) else WRITE)]
+
+
+def _bitfield_keys(argv):
+    """bitfieldGetKeys(): read only while the subcommands are well-formed GETs (and OVERFLOWs)."""
+    i = 2
+    while i < len(argv):
+        left, op = len(argv) - i - 1, argv[i].lower()
+        if op == b"get" and left >= 2:
+            i += 3
+        elif op == b"overflow" and left >= 1:
+            i += 2
+        else:
+            return [(1, READ | WRITE)]
+    return [(1, READ)]
+
+
+def _sort_keys(argv):
+    """sortGetKeys(): the sorted key is read, STORE's destination written (BY and GET
+    patterns are not checked)."""
+    return [(i, READ if i == 1 else WRITE) for i in COMMANDS[b"sort"].find_keys(argv)]
+
+
+# Redis's getkeys procs, for the commands whose key specs cannot say (VARIABLE_FLAGS, unknown
+# begin_search): argv -> [(key index, access needed)]. Where the specs are invalid for argv
+# (a bad numkeys) and no proc is named here, no key is checked: the command refuses argv.
+_GETKEYS = {"set": _set_keys, "bitfield": _bitfield_keys, "sort": _sort_keys,
+            "sort_ro": lambda argv: [(1, READ)]}
 
 
 def channel_matches(patterns, channel: bytes, literal: bool) -> bool:

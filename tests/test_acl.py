@@ -270,6 +270,40 @@ def test_dryrun_like_redis(acl):
         acl("ACL", "DRYRUN", "d", *argv.split(" "))
 
 
+# Key permissions follow the key spec that finds each key: read for ACCESS, write for INSERT,
+# DELETE and UPDATE, any matching pattern for a key only looked at (EXISTS, TYPE).
+KEY_SPEC_COMMANDS = [
+    "LPUSH app:l a", "RPUSH both:l a b", "DEL app:1", "UNLINK ro:1", "GET app:1", "GET ro:1", "EXISTS app:1",
+    "EXISTS other", "TYPE app:1", "OBJECT ENCODING app:l", "STRLEN ro:1", "INCR app:1", "EXPIRE app:1 10",
+    "HSETNX app:h f v", "SET app:1 v", "SET app:1 v GET", "SET both:1 v GET", "SET ro:1 v", "GETDEL ro:1",
+    "MSET app:1 v app:2 v", "MSET app:1 v ro:2 v", "LMOVE app:l app:d LEFT RIGHT",
+    "LMOVE ro:l app:d LEFT RIGHT", "LMOVE both:l app:d LEFT RIGHT", "LMOVE both:l ro:d LEFT RIGHT",
+    "LMPOP 1 app:l LEFT", "LMPOP 1 both:l LEFT", "LMPOP 0 app:l LEFT", "ZUNIONSTORE app:z 2 both:a ro:b",
+    "ZUNIONSTORE app:z 2 app:a ro:b", "ZUNIONSTORE ro:z 1 ro:a", "ZUNIONSTORE app:z 0 app:a",
+    "ZUNIONSTORE app:z 3 ro:a", "ZUNION 1 app:a", "ZINTERCARD 2 ro:a both:b", "SINTERSTORE app:d ro:a both:b",
+    "SDIFFSTORE ro:d ro:a", "COPY ro:1 app:2", "COPY app:1 app:2", "RENAME both:l app:x", "RENAME app:x both:l",
+    "SORT app:l STORE app:s", "SORT ro:l STORE app:s", "SORT both:l STORE ro:s", "SORT ro:l BY nosort",
+    "SORT_RO ro:l", "SORT_RO app:l", "BITFIELD app:b SET u8 0 1", "BITFIELD ro:b GET u8 0",
+    "BITFIELD ro:b GET u8 0 OVERFLOW SAT", "BITFIELD ro:b GET u8", "BITFIELD both:b INCRBY u8 0 1",
+    "BITOP AND app:d ro:a both:b", "BITOP AND app:d app:a", "GETEX ro:1", "ZADD app:z 1 m", "ZPOPMIN app:z",
+    "SMOVE both:s app:t m", "TOUCH app:1 ro:2", "WATCH other", "MEMORY USAGE app:none", "MEMORY USAGE other",
+]
+
+
+def test_key_permissions_follow_the_key_specs(acl):
+    acl("ACL", "SETUSER", "w", "on", ">pw", "+@all", "%W~app:*", "%R~ro:*", "~both:*")
+    clients = pair(acl, "w")
+    for argv in KEY_SPEC_COMMANDS:
+        acl("ACL", "DRYRUN", "w", *argv.split(" "))
+        same(clients, *argv.split(" "))
+    for argv in ["BLMPOP 0 1 app:l LEFT", "BLMOVE app:l app:d LEFT LEFT 0", "BZPOPMIN app:z 0",
+                 "BRPOPLPUSH ro:l app:d 0"]:
+        acl("ACL", "DRYRUN", "w", *argv.split(" "))
+        same(clients, *argv.split(" "))     # refused, so it does not block
+    for argv in ["BLMPOP 0 1 both:l LEFT", "BLMOVE both:l app:d LEFT LEFT 0", "BZPOPMAX both:z 0"]:
+        acl("ACL", "DRYRUN", "w", *argv.split(" "))
+
+
 # -- selectors ---------------------------------------------------------------------------------
 SELECTOR_USER = ("ACL", "SETUSER", "sel", "on", ">pw", "~k*", "+get", "+set", "+multi", "+exec",
                  "(~a* +get +mget &c*)", "(%R~r* +mget +publish &p*)", "(~z* +publish +subscribe)")

@@ -1,5 +1,5 @@
 """The command table describes every command as Redis 7.0 does: COMMAND INFO's arity, flags,
-key positions and ACL categories, and COMMAND DOCS's since, group and argument shape."""
+key positions, ACL categories and key specs, and COMMAND DOCS's since, group and argument shape."""
 import hiredis
 import pytest
 
@@ -29,8 +29,8 @@ def _info(server, name: str):
     [entry] = _call(server, "COMMAND", "INFO", container)
     if sub:
         [entry] = [e for e in entry[9] if e[0] == name.encode()]
-    name, arity, flags, first, last, step, acl = entry[:7]
-    return name, arity, sorted(flags), first, last, step, sorted(acl)
+    name, arity, flags, first, last, step, acl, _tips, key_specs = entry[:9]
+    return name, arity, sorted(flags), first, last, step, sorted(acl), key_specs
 
 
 def _shape(arguments) -> list:

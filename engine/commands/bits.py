@@ -173,6 +173,7 @@ def _in_bits(value: bytes, first: int, last: int, bit: int):
 
 
 @command("bitop", -4, "write denyoom", keys=(2, -1, 1), group="bitmap",
+         key_specs=(("OW UPDATE", 2), ("RO ACCESS", 3, -1)),
          summary="Perform bitwise operations between strings", since="2.6.0", complexity="O(N)",
          syntax="operation destkey:key key [key ...]")
 def bitop(client, argv):
@@ -292,6 +293,8 @@ def _bitfield(client, argv, readonly_command: bool):
 
 
 @command("bitfield", -2, "write denyoom", keys=(1, 1, 1), group="bitmap",
+         key_specs=(("RW ACCESS UPDATE VARIABLE_FLAGS", 1, 0,
+                     "This command allows both access and modification of the key"),),
          summary="Perform arbitrary bitfield integer operations on strings", since="3.2.0",
          complexity="O(1) for each subcommand specified",
          syntax="key [((GET encoding offset:integer) | ([OVERFLOW (WRAP | SAT | FAIL)] "

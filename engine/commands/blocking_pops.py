@@ -36,6 +36,7 @@ def _blocking_pop(client, argv, left: bool):
 
 
 @command("blpop", -3, "write blocking noscript", keys=(1, -2, 1), group="list",
+         key_specs=(("RW ACCESS DELETE", 1, -2),),
          summary="Remove and get the first element in a list, or block until one is available",
          since="2.0.0", complexity="O(N) where N is the number of provided keys.",
          syntax="key [key ...] timeout:double")
@@ -44,6 +45,7 @@ def blpop(client, argv):
 
 
 @command("brpop", -3, "write blocking noscript", keys=(1, -2, 1), group="list",
+         key_specs=(("RW ACCESS DELETE", 1, -2),),
          summary="Remove and get the last element in a list, or block until one is available",
          since="2.0.0", complexity="O(N) where N is the number of provided keys.",
          syntax="key [key ...] timeout:double")
@@ -63,6 +65,7 @@ def _blocking_move(client, src, dst, wherefrom: bool, whereto: bool, raw_timeout
 
 
 @command("blmove", 6, "write denyoom blocking noscript", keys=(1, 2, 1), group="list",
+         key_specs=(("RW ACCESS DELETE", 1), ("RW INSERT", 2)),
          summary="Pop an element from a list, push it to another list and return it; or block until one "
                  "is available", since="6.2.0", complexity="O(1)",
          syntax="source:key destination:key (LEFT | RIGHT) (LEFT | RIGHT) timeout:double")
@@ -72,6 +75,7 @@ def blmove(client, argv):
 
 
 @command("brpoplpush", 4, "write denyoom blocking noscript", keys=(1, 2, 1), group="list",
+         key_specs=(("RW ACCESS DELETE", 1), ("RW INSERT", 2)),
          summary="Pop an element from a list, push it to another list and return it; or block until one "
                  "is available", since="2.2.0", complexity="O(1)",
          syntax="source:key destination:key timeout:double", doc_flags="deprecated")
@@ -80,6 +84,7 @@ def brpoplpush(client, argv):
 
 
 @command("blmpop", -5, "write blocking movablekeys", group="list",
+         key_specs=(("RW ACCESS DELETE", 2, "keynum"),),
          find_keys=numkeys_at(2),
          summary="Pop elements from a list, or block until one is available", since="7.0.0",
          complexity="O(N+M) where N is the number of provided keys and M is the number of elements returned.",
@@ -118,6 +123,7 @@ def _zpop_reply(key, pairs) -> list:
 
 
 @command("bzpopmin", -3, "write noscript blocking fast", keys=(1, -2, 1), group="sorted-set",
+         key_specs=(("RW ACCESS DELETE", 1, -2),),
          summary="Remove and return the member with the lowest score from one or more sorted sets, or "
                  "block until one is available", since="5.0.0",
          complexity="O(log(N)) with N being the number of elements in the sorted set.",
@@ -127,6 +133,7 @@ def bzpopmin(client, argv):
 
 
 @command("bzpopmax", -3, "write noscript blocking fast", keys=(1, -2, 1), group="sorted-set",
+         key_specs=(("RW ACCESS DELETE", 1, -2),),
          summary="Remove and return the member with the highest score from one or more sorted sets, or "
                  "block until one is available", since="5.0.0",
          complexity="O(log(N)) with N being the number of elements in the sorted set.",
@@ -136,6 +143,7 @@ def bzpopmax(client, argv):
 
 
 @command("bzmpop", -5, "write blocking movablekeys", group="sorted-set",
+         key_specs=(("RW ACCESS DELETE", 2, "keynum"),),
          find_keys=numkeys_at(2),
          summary="Remove and return members with scores in a sorted set or block until one is available",
          since="7.0.0",

@@ -5,7 +5,7 @@ DOCS arguments come from each declaration's syntax line (`engine.docs`).
 """
 from engine import errors, glob
 from engine.docs import encode_docs
-from engine.registry import COMMANDS, lookup
+from engine.registry import COMMANDS, KEY_FLAGS, lookup
 from engine.registry import command as declare
 from engine.replies import Map, RSet, Status
 
@@ -36,23 +36,38 @@ def categories(spec) -> list[str]:
     return sorted(found - {"@" + category[1:] for category in spec.acl if category[0] == "-"})
 
 
-def _key_specs(spec) -> list:
-    if not spec.first_key:
-        return []
-    last = spec.last_key - spec.first_key if spec.last_key >= 0 else spec.last_key
-    flags = [Status("RW" if spec.write else "RO"), Status("UPDATE" if spec.write else "ACCESS")]
-    return [Map({b"flags": flags,
-                 b"begin_search": Map({b"type": b"index", b"spec": Map({b"index": spec.first_key})}),
-                 b"find_keys": Map({b"type": b"range", b"spec": Map({
-                     b"lastkey": last, b"keystep": spec.step, b"limit": 0})})})]
+def _key_specs(spec) -> RSet:
+    """COMMAND INFO's key specs, as addReplyCommandKeySpecs() shows them."""
+    return RSet(_key_spec(key_spec) for key_spec in spec.key_specs)
+
+
+def _key_spec(key_spec) -> Map:
+    begin, find = key_spec.begin, key_spec.find
+    if begin is None:
+        begin = Map({b"type": b"unknown", b"spec": Map()})
+    elif isinstance(begin, int):
+        begin = Map({b"type": b"index", b"spec": Map({b"index": begin})})
+    else:
+        begin = Map({b"type": b"keyword", b"spec": Map({b"keyword": begin[0], b"startfrom": begin[1]})})
+    if find is None:
+        find = Map({b"type": b"unknown", b"spec": Map()})
+    elif find[0] == "keynum":
+        find = Map({b"type": b"keynum", b"spec": Map(zip((b"keynumidx", b"firstkey", b"keystep"), find[1:]))})
+    else:
+        find = Map({b"type": b"range", b"spec": Map(zip((b"lastkey", b"keystep", b"limit"), find))})
+    fields = {b"notes": key_spec.notes.encode()} if key_spec.notes else {}
+    fields[b"flags"] = RSet(Status(flag if flag in KEY_FLAGS[:4] else flag.lower()) for flag in key_spec.flags)
+    fields |= {b"begin_search": begin, b"find_keys": find}
+    return Map(fields)
 
 
 def info_entry(spec) -> list:
     """One command's COMMAND INFO entry (Redis 7's ten fields)."""
+    subcommands = [info_entry(sub) for sub in spec.subcommands.values()]
     return [spec.name.encode(), spec.arity, RSet(Status(f) for f in sorted(spec.flags)),
             spec.first_key, spec.last_key, spec.step,
-            RSet(Status(c) for c in categories(spec)), [], _key_specs(spec),
-            [info_entry(sub) for sub in spec.subcommands.values()]]
+            RSet(Status(c) for c in categories(spec)), RSet(), _key_specs(spec),
+            subcommands or RSet()]
 
 
 @declare("command", -1, "loading stale", group="server", acl="connection", summary="Get array of Redis command details",

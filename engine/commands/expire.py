@@ -63,6 +63,7 @@ def _expire(client, argv, seconds: bool, relative: bool):
 
 
 @command("expire", -3, "write fast", keys=(1, 1, 1), group="generic", acl="keyspace",
+         key_specs=(("RW UPDATE", 1),),
          summary="Set a key's time to live in seconds", since="1.0.0", complexity="O(1)",
          syntax="key seconds:integer " + _SET_SYNTAX)
 def expire(client, argv):
@@ -70,6 +71,7 @@ def expire(client, argv):
 
 
 @command("pexpire", -3, "write fast", keys=(1, 1, 1), group="generic", acl="keyspace",
+         key_specs=(("RW UPDATE", 1),),
          summary="Set a key's time to live in milliseconds", since="2.6.0", complexity="O(1)",
          syntax="key milliseconds:integer " + _SET_SYNTAX)
 def pexpire(client, argv):
@@ -77,6 +79,7 @@ def pexpire(client, argv):
 
 
 @command("expireat", -3, "write fast", keys=(1, 1, 1), group="generic", acl="keyspace",
+         key_specs=(("RW UPDATE", 1),),
          summary="Set the expiration for a key as a UNIX timestamp", since="1.2.0", complexity="O(1)",
          syntax="key unix-time-seconds:unix-time " + _SET_SYNTAX)
 def expireat(client, argv):
@@ -84,6 +87,7 @@ def expireat(client, argv):
 
 
 @command("pexpireat", -3, "write fast", keys=(1, 1, 1), group="generic", acl="keyspace",
+         key_specs=(("RW UPDATE", 1),),
          summary="Set the expiration for a key as a UNIX timestamp specified in milliseconds",
          since="2.6.0", complexity="O(1)",
          syntax="key unix-time-milliseconds:unix-time " + _SET_SYNTAX)
@@ -132,6 +136,7 @@ def pexpiretime(client, argv):
 
 
 @command("persist", 2, "write fast", keys=(1, 1, 1), group="generic", acl="keyspace",
+         key_specs=(("RW UPDATE", 1),),
          summary="Remove the expiration from a key", since="2.2.0", complexity="O(1)", syntax="key")
 def persist(client, argv):
     db, key = client.db, argv[1]

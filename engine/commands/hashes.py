@@ -124,6 +124,7 @@ def _hset(client, argv, name: str) -> int:
 
 
 @command("hset", -4, "write denyoom fast", keys=(1, 1, 1), group="hash",
+         key_specs=(("RW UPDATE", 1),),
          summary="Set the string value of a hash field", since="2.0.0",
          complexity="O(1) for each field/value pair added, so O(N) to add N field/value pairs when "
                     "the command is called with multiple field/value pairs.",
@@ -133,6 +134,7 @@ def hset(client, argv):
 
 
 @command("hmset", -4, "write denyoom fast", keys=(1, 1, 1), group="hash",
+         key_specs=(("RW UPDATE", 1),),
          summary="Set multiple hash fields to multiple values", since="2.0.0",
          complexity="O(N) where N is the number of fields being set.",
          syntax="key (field value) ...", doc_flags="deprecated")
@@ -142,6 +144,7 @@ def hmset(client, argv):
 
 
 @command("hsetnx", 4, "write denyoom fast", keys=(1, 1, 1), group="hash",
+         key_specs=(("RW INSERT", 1),),
          summary="Set the value of a hash field, only if the field does not exist", since="2.0.0",
          complexity="O(1)", syntax="key field value")
 def hsetnx(client, argv):
@@ -201,6 +204,7 @@ def hincrbyfloat(client, argv):
 
 
 @command("hdel", -3, "write fast", keys=(1, 1, 1), group="hash",
+         key_specs=(("RW DELETE", 1),),
          summary="Delete one or more hash fields", since="2.0.0",
          complexity="O(N) where N is the number of fields to be removed.", syntax="key field [field ...]")
 def hdel(client, argv):
@@ -239,6 +243,7 @@ def hmget(client, argv):
 
 
 @command("hlen", 2, "readonly fast", keys=(1, 1, 1), group="hash",
+         key_specs=(("RO", 1),),
          summary="Get the number of fields in a hash", since="2.0.0", complexity="O(1)", syntax="key")
 def hlen(client, argv):
     value = client.db.get_typed(argv[1], Hash)
@@ -246,6 +251,7 @@ def hlen(client, argv):
 
 
 @command("hstrlen", 3, "readonly fast", keys=(1, 1, 1), group="hash",
+         key_specs=(("RO", 1),),
          summary="Get the length of the value of a hash field", since="3.2.0", complexity="O(1)",
          syntax="key field")
 def hstrlen(client, argv):
@@ -254,6 +260,7 @@ def hstrlen(client, argv):
 
 
 @command("hexists", 3, "readonly fast", keys=(1, 1, 1), group="hash",
+         key_specs=(("RO", 1),),
          summary="Determine if a hash field exists", since="2.0.0", complexity="O(1)", syntax="key field")
 def hexists(client, argv):
     value = client.db.get_typed(argv[1], Hash)

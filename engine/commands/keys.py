@@ -58,6 +58,7 @@ def _delete(client, argv):
 
 
 @command("del", -2, "write", keys=(1, -1, 1), group="generic", acl="keyspace",
+         key_specs=(("RM DELETE", 1, -1),),
          summary="Delete a key", since="1.0.0", syntax="key [key ...]",
          complexity="O(N) where N is the number of keys that will be removed. When a key to remove "
                     "holds a value other than a string, the individual complexity for this key is O(M) "
@@ -68,6 +69,7 @@ def del_(client, argv):
 
 
 @command("unlink", -2, "write fast", keys=(1, -1, 1), group="generic", acl="keyspace",
+         key_specs=(("RM DELETE", 1, -1),),
          summary="Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.",
          since="4.0.0", syntax="key [key ...]",
          complexity="O(1) for each key removed regardless of its size. Then the command does O(N) work in "
@@ -83,6 +85,7 @@ def _count_existing(client, argv):
 
 
 @command("exists", -2, "readonly fast", keys=(1, -1, 1), group="generic", acl="keyspace",
+         key_specs=(("RO", 1, -1),),
          summary="Determine if a key exists", since="1.0.0", syntax="key [key ...]",
          complexity="O(N) where N is the number of keys to check.")
 def exists(client, argv):
@@ -90,6 +93,7 @@ def exists(client, argv):
 
 
 @command("touch", -2, "readonly fast", keys=(1, -1, 1), group="generic", acl="keyspace",
+         key_specs=(("RO", 1, -1),),
          summary="Alters the last access time of a key(s). Returns the number of existing keys specified.",
          since="3.2.1", syntax="key [key ...]",
          complexity="O(N) where N is the number of keys that will be touched.")
@@ -99,6 +103,7 @@ def touch(client, argv):
 
 
 @command("type", 2, "readonly fast", keys=(1, 1, 1), group="generic", acl="keyspace",
+         key_specs=(("RO", 1),),
          summary="Determine the type stored at key", since="1.0.0", complexity="O(1)", syntax="key")
 def type_(client, argv):
     return Status(type_name(client.db.get(argv[1])))
@@ -124,12 +129,14 @@ def _rename(client, argv, nx: bool):
 
 
 @command("rename", 3, "write", keys=(1, 2, 1), group="generic", acl="keyspace",
+         key_specs=(("RW ACCESS DELETE", 1), ("OW UPDATE", 2)),
          summary="Rename a key", since="1.0.0", complexity="O(1)", syntax="key newkey:key")
 def rename(client, argv):
     return _rename(client, argv, nx=False)
 
 
 @command("renamenx", 3, "write fast", keys=(1, 2, 1), group="generic", acl="keyspace",
+         key_specs=(("RW ACCESS DELETE", 1), ("OW INSERT", 2)),
          summary="Rename a key, only if the new key does not exist", since="1.0.0",
          complexity="O(1)", syntax="key newkey:key")
 def renamenx(client, argv):
@@ -137,6 +144,7 @@ def renamenx(client, argv):
 
 
 @command("copy", -3, "write denyoom", keys=(1, 2, 1), group="generic", acl="keyspace",
+         key_specs=(("RO ACCESS", 1), ("OW UPDATE", 2)),
          summary="Copy a key", since="6.2.0",
          complexity="O(N) worst case for collections, where N is the number of nested items. O(1) for string values.",
          syntax="source:key destination:key [DB destination-db:integer] [REPLACE]")
@@ -344,6 +352,7 @@ def _lfu(client) -> bool:
 
 
 @command("object|encoding", 3, "readonly", keys=(2, 2, 1), group="generic", acl="keyspace",
+         key_specs=(("RO", 2),),
          summary="Inspect the internal encoding of a Redis object", since="2.2.3", complexity="O(1)",
          syntax="key")
 def object_encoding(client, argv):
@@ -352,6 +361,7 @@ def object_encoding(client, argv):
 
 
 @command("object|refcount", 3, "readonly", keys=(2, 2, 1), group="generic", acl="keyspace",
+         key_specs=(("RO", 2),),
          summary="Get the number of references to the value of the key", since="2.2.3", complexity="O(1)",
          syntax="key")
 def object_refcount(client, argv):
@@ -370,6 +380,7 @@ def object_refcount(client, argv):
 
 
 @command("object|idletime", 3, "readonly", keys=(2, 2, 1), group="generic", acl="keyspace",
+         key_specs=(("RO", 2),),
          summary="Get the time since a Redis object was last accessed", since="2.2.3", complexity="O(1)",
          syntax="key")
 def object_idletime(client, argv):
@@ -382,6 +393,7 @@ def object_idletime(client, argv):
 
 
 @command("object|freq", 3, "readonly", keys=(2, 2, 1), group="generic", acl="keyspace",
+         key_specs=(("RO", 2),),
          summary="Get the logarithmic access frequency counter of a Redis object", since="4.0.0",
          complexity="O(1)", syntax="key")
 def object_freq(client, argv):

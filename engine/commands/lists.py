@@ -142,6 +142,7 @@ PUSH_COMPLEXITY = ("O(1) for each element added, so O(N) to add N elements when 
 
 
 @command("lpush", -3, "write denyoom fast", keys=(1, 1, 1), group="list",
+         key_specs=(("RW INSERT", 1),),
          summary="Prepend one or multiple elements to a list", since="1.0.0",
          complexity=PUSH_COMPLEXITY, syntax="key element [element ...]")
 def lpush(client, argv):
@@ -149,6 +150,7 @@ def lpush(client, argv):
 
 
 @command("rpush", -3, "write denyoom fast", keys=(1, 1, 1), group="list",
+         key_specs=(("RW INSERT", 1),),
          summary="Append one or multiple elements to a list", since="1.0.0",
          complexity=PUSH_COMPLEXITY, syntax="key element [element ...]")
 def rpush(client, argv):
@@ -156,6 +158,7 @@ def rpush(client, argv):
 
 
 @command("lpushx", -3, "write denyoom fast", keys=(1, 1, 1), group="list",
+         key_specs=(("RW INSERT", 1),),
          summary="Prepend an element to a list, only if the list exists", since="2.2.0",
          complexity=PUSH_COMPLEXITY, syntax="key element [element ...]")
 def lpushx(client, argv):
@@ -163,6 +166,7 @@ def lpushx(client, argv):
 
 
 @command("rpushx", -3, "write denyoom fast", keys=(1, 1, 1), group="list",
+         key_specs=(("RW INSERT", 1),),
          summary="Append an element to a list, only if the list exists", since="2.2.0",
          complexity=PUSH_COMPLEXITY, syntax="key element [element ...]")
 def rpushx(client, argv):
@@ -181,6 +185,7 @@ def _pop_command(client, argv, left: bool):
 
 
 @command("lpop", -2, "write fast", keys=(1, 1, 1), group="list",
+         key_specs=(("RW ACCESS DELETE", 1),),
          summary="Remove and get the first elements in a list", since="1.0.0",
          complexity="O(N) where N is the number of elements returned", syntax="key [count:integer]")
 def lpop(client, argv):
@@ -188,6 +193,7 @@ def lpop(client, argv):
 
 
 @command("rpop", -2, "write fast", keys=(1, 1, 1), group="list",
+         key_specs=(("RW ACCESS DELETE", 1),),
          summary="Remove and get the last elements in a list", since="1.0.0",
          complexity="O(N) where N is the number of elements returned", syntax="key [count:integer]")
 def rpop(client, argv):
@@ -195,6 +201,7 @@ def rpop(client, argv):
 
 
 @command("lmove", 5, "write denyoom", keys=(1, 2, 1), group="list",
+         key_specs=(("RW ACCESS DELETE", 1), ("RW INSERT", 2)),
          summary="Pop an element from a list, push it to another list and return it", since="6.2.0",
          complexity="O(1)", syntax="source:key destination:key (LEFT | RIGHT) (LEFT | RIGHT)")
 def lmove(client, argv):
@@ -203,6 +210,7 @@ def lmove(client, argv):
 
 
 @command("rpoplpush", 3, "write denyoom", keys=(1, 2, 1), group="list",
+         key_specs=(("RW ACCESS DELETE", 1), ("RW INSERT", 2)),
          summary="Remove the last element in a list, prepend it to another list and return it",
          since="1.2.0", complexity="O(1)", syntax="source:key destination:key", doc_flags="deprecated")
 def rpoplpush(client, argv):
@@ -210,6 +218,7 @@ def rpoplpush(client, argv):
 
 
 @command("lmpop", -4, "write movablekeys", group="list",
+         key_specs=(("RW ACCESS DELETE", 1, "keynum"),),
          find_keys=numkeys_at(1),
          summary="Pop elements from a list", since="7.0.0",
          complexity="O(N+M) where N is the number of provided keys and M is the number of elements returned.",
@@ -223,6 +232,7 @@ def lmpop(client, argv):
 
 # -- reading ------------------------------------------------------------------------------
 @command("llen", 2, "readonly fast", keys=(1, 1, 1), group="list",
+         key_specs=(("RO", 1),),
          summary="Get the length of a list", since="1.0.0", complexity="O(1)", syntax="key")
 def llen(client, argv):
     value = client.db.get_typed(argv[1], ListValue)
@@ -343,6 +353,7 @@ def lpos(client, argv):
 
 # -- changing in place ------------------------------------------------------------------
 @command("lset", 4, "write denyoom", keys=(1, 1, 1), group="list",
+         key_specs=(("RW UPDATE", 1),),
          summary="Set the value of an element in a list by its index", since="1.0.0",
          complexity="O(N) where N is the length of the list. Setting either the first or the last "
                     "element of the list is O(1).",
@@ -360,6 +371,7 @@ def lset(client, argv):
 
 
 @command("linsert", 5, "write denyoom", keys=(1, 1, 1), group="list",
+         key_specs=(("RW INSERT", 1),),
          summary="Insert an element before or after another element in a list", since="2.2.0",
          complexity="O(N) where N is the number of elements to traverse before seeing the value pivot. "
                     "This means that inserting somewhere on the left end on the list (head) can be "
@@ -407,6 +419,7 @@ def _remove(value: ListValue, element: bytes, limit: int, from_tail: bool) -> in
 
 
 @command("lrem", 4, "write", keys=(1, 1, 1), group="list",
+         key_specs=(("RW DELETE", 1),),
          summary="Remove elements from a list", since="1.0.0",
          complexity="O(N+M) where N is the length of the list and M is the number of elements removed.",
          syntax="key count:integer element")
@@ -425,6 +438,7 @@ def lrem(client, argv):
 
 
 @command("ltrim", 4, "write", keys=(1, 1, 1), group="list",
+         key_specs=(("RW DELETE", 1),),
          summary="Trim a list to the specified range", since="1.0.0",
          complexity="O(N) where N is the number of elements to be removed by the operation.",
          syntax="key start:integer stop:integer")

@@ -71,6 +71,7 @@ def key_usage(db, key: bytes, value, samples: int) -> int:
 
 
 @command("memory|usage", -3, "readonly", keys=(2, 2, 1), group="server", acl="read",
+         key_specs=(("RO", 2),),
          summary="Estimate the memory usage of a key", since="4.0.0",
          complexity="O(N) where N is the number of samples.", syntax="key [SAMPLES count:integer]")
 def memory_usage(client, argv):

@@ -26,6 +26,7 @@ def psubscribe(client, argv):
 
 
 @command("ssubscribe", -2, "pubsub noscript loading stale", keys=(1, -1, 1), group="pubsub",
+         key_specs=(("NOT_KEY", 1, -1),),
          summary="Listen for messages published to the given shard channels", since="7.0.0",
          complexity="O(N) where N is the number of shard channels to subscribe to.",
          syntax="shardchannel [shardchannel ...]")
@@ -51,6 +52,7 @@ def punsubscribe(client, argv):
 
 
 @command("sunsubscribe", -1, "pubsub noscript loading stale", keys=(1, -1, 1), group="pubsub",
+         key_specs=(("NOT_KEY", 1, -1),),
          summary="Stop listening for messages posted to the given shard channels", since="7.0.0",
          complexity="O(N) where N is the number of clients already subscribed to a shard channel.",
          syntax="[shardchannel [shardchannel ...]]")
@@ -67,6 +69,7 @@ def publish(client, argv):
 
 
 @command("spublish", 3, "pubsub loading stale fast", keys=(1, 1, 1), group="pubsub",
+         key_specs=(("NOT_KEY", 1),),
          summary="Post a message to a shard channel", since="7.0.0",
          complexity="O(N) where N is the number of clients subscribed to the receiving shard channel.",
          syntax="shardchannel message")

@@ -37,6 +37,7 @@ def substr(client, argv):
 
 
 @command("setrange", 4, "write denyoom", keys=(1, 1, 1), group="string",
+         key_specs=(("RW UPDATE", 1),),
          summary="Overwrite part of a string at key starting at the specified offset", since="2.2.0",
          complexity="O(1), not counting the time taken to copy the new string in place. Usually, this "
                     "string is very small so the amortized complexity is O(1). Otherwise, complexity "

@@ -159,6 +159,7 @@ def _get(client, key: bytes):
 
 # -- members ----------------------------------------------------------------------------
 @command("sadd", -3, "write denyoom fast", keys=(1, 1, 1), group="set",
+         key_specs=(("RW INSERT", 1),),
          summary="Add one or more members to a set", since="1.0.0",
          complexity="O(1) for each element added, so O(N) to add N elements when the command is "
                     "called with multiple arguments.",
@@ -176,6 +177,7 @@ def sadd(client, argv):
 
 
 @command("srem", -3, "write fast", keys=(1, 1, 1), group="set",
+         key_specs=(("RW DELETE", 1),),
          summary="Remove one or more members from a set", since="1.0.0",
          complexity="O(N) where N is the number of members to be removed.",
          syntax="key member [member ...]")
@@ -192,6 +194,7 @@ def srem(client, argv):
 
 
 @command("scard", 2, "readonly fast", keys=(1, 1, 1), group="set",
+         key_specs=(("RO", 1),),
          summary="Get the number of members in a set", since="1.0.0", complexity="O(1)", syntax="key")
 def scard(client, argv):
     value = _get(client, argv[1])
@@ -199,6 +202,7 @@ def scard(client, argv):
 
 
 @command("sismember", 3, "readonly fast", keys=(1, 1, 1), group="set",
+         key_specs=(("RO", 1),),
          summary="Determine if a given value is a member of a set", since="1.0.0", complexity="O(1)",
          syntax="key member")
 def sismember(client, argv):
@@ -225,6 +229,7 @@ def smembers(client, argv):
 
 
 @command("smove", 4, "write fast", keys=(1, 2, 1), group="set",
+         key_specs=(("RW ACCESS DELETE", 1), ("RW INSERT", 2)),
          summary="Move a member from one set to another", since="1.0.0", complexity="O(1)",
          syntax="source:key destination:key member")
 def smove(client, argv):
@@ -250,6 +255,7 @@ def smove(client, argv):
 
 # -- random members ---------------------------------------------------------------------
 @command("spop", -2, "write fast", keys=(1, 1, 1), group="set",
+         key_specs=(("RW ACCESS DELETE", 1),),
          summary="Remove and return one or multiple random members from a set", since="1.0.0",
          complexity="Without the count argument O(1), otherwise O(N) where N is the value of the "
                     "passed count.",
@@ -398,6 +404,7 @@ def sinter(client, argv):
 
 
 @command("sintercard", -3, "readonly movablekeys", group="set",
+         key_specs=(("RO ACCESS", 1, "keynum"),),
          find_keys=numkeys_at(1),
          summary="Intersect multiple sets and return the cardinality of the result", since="7.0.0",
          complexity="O(N*M) worst case where N is the cardinality of the smallest set and M is the "
@@ -447,6 +454,7 @@ def _store(client, argv, members: set, hashtable: bool) -> int:
 
 
 @command("sinterstore", -3, "write denyoom", keys=(1, -1, 1), group="set",
+         key_specs=(("RW UPDATE", 1), ("RO ACCESS", 2, -1)),
          summary="Intersect multiple sets and store the resulting set in a key", since="1.0.0",
          complexity="O(N*M) worst case where N is the cardinality of the smallest set and M is the "
                     "number of sets.",
@@ -465,6 +473,7 @@ def sunion(client, argv):
 
 
 @command("sunionstore", -3, "write denyoom", keys=(1, -1, 1), group="set",
+         key_specs=(("OW UPDATE", 1), ("RO ACCESS", 2, -1)),
          summary="Add multiple sets and store the resulting set in a key", since="1.0.0",
          complexity="O(N) where N is the total number of elements in all given sets.",
          syntax="destination:key key [key ...]")
@@ -482,6 +491,7 @@ def sdiff(client, argv):
 
 
 @command("sdiffstore", -3, "write denyoom", keys=(1, -1, 1), group="set",
+         key_specs=(("OW UPDATE", 1), ("RO ACCESS", 2, -1)),
          summary="Subtract multiple sets and store the resulting set in a key", since="1.0.0",
          complexity="O(N) where N is the total number of elements in all given sets.",
          syntax="destination:key key [key ...]")

@@ -148,27 +148,31 @@ def _store(client, key: bytes, items: list) -> int:
 
 
 def _sort_keys(argv) -> list[int]:
-    """The sorted key, and STORE's destination (options are skipped as Redis's sortGetKeys does)."""
+    """The sorted key, and the last STORE's destination, found as Redis's sortGetKeys finds them:
+    LIMIT, GET and BY skip their arguments when they have them; STORE does not skip its key."""
     positions, i = [1], 2
     while i < len(argv):
         option = argv[i].lower()
-        if option == b"limit":
-            i += 2
-        elif option in (b"get", b"by"):
-            i += 1
+        skip = 2 if option == b"limit" else 1 if option in (b"get", b"by") else 0
+        if skip and i + skip < len(argv):
+            i += skip
         elif option == b"store" and i + 1 < len(argv):
             positions[1:] = [i + 1]
-            i += 1
         i += 1
     return positions
 
 
+_KEY_SPECS = (("RO ACCESS", 1),
+              ("RO ACCESS", None, None, ("For the optional BY/GET keyword. It is marked 'unknown' because "
+                                         "the key names derive from the content of the key we sort")))
 _SYNTAX = ("key [BY pattern:pattern] [LIMIT offset:integer count:integer] "
            "[GET pattern:pattern [GET pattern:pattern ...]] [ASC | DESC] [ALPHA]")
 
 
 @command("sort", -2, "write denyoom movablekeys", keys=(1, 1, 1), group="generic",
-         find_keys=_sort_keys,
+         find_keys=_sort_keys, key_specs=_KEY_SPECS + (
+             ("OW UPDATE", None, None, ("For the optional STORE keyword. It is marked 'unknown' because "
+                                        "the keyword can appear anywhere in the argument array")),),
          acl="set sortedset list dangerous -keyspace",
          summary="Sort the elements in a list, set or sorted set", since="1.0.0",
          complexity="O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M "
@@ -179,7 +183,7 @@ def sort(client, argv):
 
 
 @command("sort_ro", -2, "readonly movablekeys", keys=(1, 1, 1), group="generic",
-         find_keys=_sort_keys,
+         find_keys=_sort_keys, key_specs=_KEY_SPECS,
          acl="set sortedset list dangerous -keyspace",
          summary="Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
          since="7.0.0",

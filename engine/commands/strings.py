@@ -95,6 +95,8 @@ def get(client, argv):
 
 
 @command("set", -3, "write denyoom", keys=(1, 1, 1), group="string",
+         key_specs=(("RW ACCESS UPDATE VARIABLE_FLAGS", 1, 0,
+                     "RW and ACCESS due to the optional `GET` argument"),),
          summary="Set the string value of a key", since="1.0.0", complexity="O(1)",
          syntax="key value [NX | XX] [GET] [EX seconds:integer | PX milliseconds:integer | "
                 "EXAT unix-time-seconds:unix-time | PXAT unix-time-milliseconds:unix-time | KEEPTTL]")
@@ -118,6 +120,7 @@ def set_(client, argv):
 
 
 @command("setnx", 3, "write denyoom fast", keys=(1, 1, 1), group="string",
+         key_specs=(("OW INSERT", 1),),
          summary="Set the value of a key, only if the key does not exist", since="1.0.0",
          complexity="O(1)", syntax="key value")
 def setnx(client, argv):
@@ -128,6 +131,7 @@ def setnx(client, argv):
 
 
 @command("setex", 4, "write denyoom", keys=(1, 1, 1), group="string",
+         key_specs=(("OW UPDATE", 1),),
          summary="Set the value and expiration of a key", since="2.0.0", complexity="O(1)",
          syntax="key seconds:integer value")
 def setex(client, argv):
@@ -136,6 +140,7 @@ def setex(client, argv):
 
 
 @command("psetex", 4, "write denyoom", keys=(1, 1, 1), group="string",
+         key_specs=(("OW UPDATE", 1),),
          summary="Set the value and expiration in milliseconds of a key", since="2.6.0",
          complexity="O(1)", syntax="key milliseconds:integer value")
 def psetex(client, argv):
@@ -153,6 +158,7 @@ def getset(client, argv):
 
 
 @command("getdel", 2, "write fast", keys=(1, 1, 1), group="string",
+         key_specs=(("RW ACCESS DELETE", 1),),
          summary="Get the value of a key and delete the key", since="6.2.0", complexity="O(1)",
          syntax="key")
 def getdel(client, argv):
@@ -164,6 +170,7 @@ def getdel(client, argv):
 
 
 @command("getex", -2, "write fast", keys=(1, 1, 1), group="string",
+         key_specs=(("RW ACCESS UPDATE", 1, 0, "RW and UPDATE because it changes the TTL"),),
          summary="Get the value of a key and optionally set its expiration", since="6.2.0",
          complexity="O(1)",
          syntax="key [EX seconds:integer | PX milliseconds:integer | EXAT unix-time-seconds:unix-time | "
@@ -197,6 +204,7 @@ def mget(client, argv):
 
 
 @command("mset", -3, "write denyoom", keys=(1, -1, 2), group="string",
+         key_specs=(("OW UPDATE", 1, (-1, 2, 0)),),
          summary="Set multiple keys to multiple values", since="1.0.1",
          complexity="O(N) where N is the number of keys to set.", syntax="(key value) ...")
 def mset(client, argv):
@@ -210,6 +218,7 @@ def mset(client, argv):
 
 
 @command("msetnx", -3, "write denyoom", keys=(1, -1, 2), group="string",
+         key_specs=(("OW INSERT", 1, (-1, 2, 0)),),
          summary="Set multiple keys to multiple values, only if none of the keys exist", since="1.0.1",
          complexity="O(N) where N is the number of keys to set.", syntax="(key value) ...")
 def msetnx(client, argv):
@@ -225,6 +234,7 @@ def msetnx(client, argv):
 
 
 @command("strlen", 2, "readonly fast", keys=(1, 1, 1), group="string",
+         key_specs=(("RO", 1),),
          summary="Get the length of the value stored in a key", since="2.2.0", complexity="O(1)",
          syntax="key")
 def strlen(client, argv):
@@ -233,6 +243,7 @@ def strlen(client, argv):
 
 
 @command("append", 3, "write denyoom fast", keys=(1, 1, 1), group="string",
+         key_specs=(("RW INSERT", 1),),
          summary="Append a value to a key", since="2.0.0",
          complexity="O(1). The amortized time complexity is O(1) assuming the appended value is small "
                     "and the already present value is of any size, since the dynamic string library "

@@ -61,6 +61,7 @@ def discard(client, argv):
 
 
 @command("watch", -2, "noscript loading stale fast allow_busy", keys=(1, -1, 1), group="transactions",
+         key_specs=(("RO", 1, -1),),
          summary="Monitor changes to keys to determine execution of the MULTI/EXEC block",
          since="2.2.0", complexity="O(1) for every key.", syntax="key [key ...]")
 def watch(client, argv):

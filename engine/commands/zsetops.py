@@ -164,6 +164,7 @@ _DIFF_COMPLEXITY = ("O(L + (N-K)log(N)) worst case where L is the total number o
 
 
 @command("zunion", -3, "readonly movablekeys", group=GROUP, find_keys=numkeys_at(1),
+         key_specs=(("RO ACCESS", 1, "keynum"),),
          summary="Add multiple sorted sets",
          since="6.2.0", complexity=_UNION_COMPLEXITY,
          syntax=f"numkeys:integer key [key ...] {_WEIGHTS} [WITHSCORES]")
@@ -172,6 +173,7 @@ def zunion(client, argv):
 
 
 @command("zinter", -3, "readonly movablekeys", group=GROUP, find_keys=numkeys_at(1),
+         key_specs=(("RO ACCESS", 1, "keynum"),),
          summary="Intersect multiple sorted sets",
          since="6.2.0", complexity=_INTER_COMPLEXITY,
          syntax=f"numkeys:integer key [key ...] {_WEIGHTS} [WITHSCORES]")
@@ -180,6 +182,7 @@ def zinter(client, argv):
 
 
 @command("zdiff", -3, "readonly movablekeys", group=GROUP, find_keys=numkeys_at(1),
+         key_specs=(("RO ACCESS", 1, "keynum"),),
          summary="Subtract multiple sorted sets",
          since="6.2.0", complexity=_DIFF_COMPLEXITY, syntax="numkeys:integer key [key ...] [WITHSCORES]")
 def zdiff(client, argv):
@@ -187,6 +190,7 @@ def zdiff(client, argv):
 
 
 @command("zunionstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), group=GROUP,
+         key_specs=(("OW UPDATE", 1), ("RO ACCESS", 2, "keynum")),
          find_keys=numkeys_at(2, 1),
          summary="Add multiple sorted sets and store the resulting sorted set in a new key",
          since="2.0.0",
@@ -198,6 +202,7 @@ def zunionstore(client, argv):
 
 
 @command("zinterstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), group=GROUP,
+         key_specs=(("OW UPDATE", 1), ("RO ACCESS", 2, "keynum")),
          find_keys=numkeys_at(2, 1),
          summary="Intersect multiple sorted sets and store the resulting sorted set in a new key",
          since="2.0.0", complexity=_INTER_COMPLEXITY,
@@ -207,6 +212,7 @@ def zinterstore(client, argv):
 
 
 @command("zdiffstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), group=GROUP,
+         key_specs=(("OW UPDATE", 1), ("RO ACCESS", 2, "keynum")),
          find_keys=numkeys_at(2, 1),
          summary="Subtract multiple sorted sets and store the resulting sorted set in a new key",
          since="6.2.0", complexity=_DIFF_COMPLEXITY, syntax="destination:key numkeys:integer key [key ...]")
@@ -215,6 +221,7 @@ def zdiffstore(client, argv):
 
 
 @command("zintercard", -3, "readonly movablekeys", group=GROUP, find_keys=numkeys_at(1),
+         key_specs=(("RO ACCESS", 1, "keynum"),),
          summary="Intersect multiple sorted sets and return the cardinality of the result", since="7.0.0",
          complexity=("O(N*K) worst case with N being the smallest input sorted set, K being the number of "
                      "input sorted sets."),

@@ -505,6 +505,7 @@ def _zadd_plain(client, argv):
 
 
 @command("zadd", -4, "write denyoom fast", keys=(1, 1, 1), group=GROUP,
+         key_specs=(("RW UPDATE", 1),),
          summary="Add one or more members to a sorted set, or update its score if it already exists",
          since="1.2.0",
          complexity="O(log(N)) for each item added, where N is the number of elements in the sorted set.",
@@ -523,6 +524,7 @@ def zincrby(client, argv):
 
 # -- reading members and scores ------------------------------------------------------------------
 @command("zcard", 2, "readonly fast", keys=(1, 1, 1), group=GROUP,
+         key_specs=(("RO", 1),),
          summary="Get the number of members in a sorted set", since="1.2.0", complexity="O(1)",
          syntax="key")
 def zcard(client, argv):
@@ -702,6 +704,7 @@ def zrevrangebylex(client, argv):
 
 
 @command("zrangestore", -5, "write denyoom", keys=(1, 2, 1), group=GROUP,
+         key_specs=(("OW UPDATE", 1), ("RO ACCESS", 2)),
          summary="Store a range of members from sorted set into another key", since="6.2.0",
          complexity=("O(log(N)+M) with N being the number of elements in the sorted set and M the number "
                      "of elements stored into the destination key."),
@@ -736,6 +739,7 @@ def _delete_if_empty(client, key: bytes, zset: ZSet):
 
 
 @command("zrem", -3, "write fast", keys=(1, 1, 1), group=GROUP,
+         key_specs=(("RW DELETE", 1),),
          summary="Remove one or more members from a sorted set", since="1.2.0",
          complexity=("O(M*log(N)) with N being the number of elements in the sorted set and M the number "
                      "of elements to be removed."),
@@ -780,6 +784,7 @@ def _rank_span(start: int, end: int):
 
 
 @command("zremrangebyrank", 4, "write", keys=(1, 1, 1), group=GROUP,
+         key_specs=(("RW DELETE", 1),),
          summary="Remove all members in a sorted set within the given indexes", since="2.0.0",
          complexity=_REMRANGE_COMPLEXITY, syntax="key start:integer stop:integer")
 def zremrangebyrank(client, argv):
@@ -787,6 +792,7 @@ def zremrangebyrank(client, argv):
 
 
 @command("zremrangebyscore", 4, "write", keys=(1, 1, 1), group=GROUP,
+         key_specs=(("RW DELETE", 1),),
          summary="Remove all members in a sorted set within the given scores", since="1.2.0",
          complexity=_REMRANGE_COMPLEXITY, syntax="key min:double max:double")
 def zremrangebyscore(client, argv):
@@ -795,6 +801,7 @@ def zremrangebyscore(client, argv):
 
 
 @command("zremrangebylex", 4, "write", keys=(1, 1, 1), group=GROUP,
+         key_specs=(("RW DELETE", 1),),
          summary="Remove all members in a sorted set between the given lexicographical range",
          since="2.8.9", complexity=_REMRANGE_COMPLEXITY, syntax="key min max")
 def zremrangebylex(client, argv):
@@ -837,6 +844,7 @@ _POP_COMPLEXITY = ("O(log(N)*M) with N being the number of elements in the sorte
 
 
 @command("zpopmin", -2, "write fast", keys=(1, 1, 1), group=GROUP,
+         key_specs=(("RW ACCESS DELETE", 1),),
          summary="Remove and return members with the lowest scores in a sorted set", since="5.0.0",
          complexity=_POP_COMPLEXITY, syntax="key [count:integer]")
 def zpopmin(client, argv):
@@ -844,6 +852,7 @@ def zpopmin(client, argv):
 
 
 @command("zpopmax", -2, "write fast", keys=(1, 1, 1), group=GROUP,
+         key_specs=(("RW ACCESS DELETE", 1),),
          summary="Remove and return members with the highest scores in a sorted set", since="5.0.0",
          complexity=_POP_COMPLEXITY, syntax="key [count:integer]")
 def zpopmax(client, argv):
@@ -859,6 +868,7 @@ def first_zset(client, keys):
 
 
 @command("zmpop", -4, "write movablekeys", group=GROUP, find_keys=numkeys_at(1),
+         key_specs=(("RW ACCESS DELETE", 1, "keynum"),),
          summary="Remove and return members with scores in a sorted set", since="7.0.0",
          complexity=("O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of "
                      "elements in the sorted set, and M being the number of elements popped."),
