@@ -180,9 +180,13 @@ class Connection(asyncio.Protocol):
 
     def unblocked(self, reply):
         """The client was served (or timed out, or CLIENT UNBLOCK): answer, then run its queue."""
+        client = self.client
         self._forget_waiter()
-        self.client.last_active = time.time()     # it waited; it was not idle
-        self._send([encode(reply, self.client.resp == 3)])
+        client.last_active = time.time()          # it waited; it was not idle
+        if client.reply_mode == "on":
+            self._send([encode(reply, client.resp == 3)])
+        else:                                     # CLIENT REPLY OFF / SKIP covers it too
+            _silence(client)
         if self.queue or self.queued_error is not None:
             asyncio.get_running_loop().call_soon(self._resume)
 

@@ -241,7 +241,10 @@ def test_client_reply_on_off_skip(both):
         "A> CLIENT REPLY SKIP", "A> NOSUCH", "A: ECHO after-skipped-error",
         "A> CLIENT REPLY OFF", "A> CLIENT REPLY SKIP", "A> PING", "A: CLIENT REPLY ON",
         "A> CLIENT REPLY SKIP", "A: CLIENT REPLY ON", "A: GET a",
-        "A: CLIENT REPLY", "A: CLIENT REPLY maybe", "A: CLIENT REPLY on x"])
+        "A: CLIENT REPLY", "A: CLIENT REPLY maybe", "A: CLIENT REPLY on x",
+        # a blocked command's reply, when it comes, is silenced as well
+        "A> CLIENT REPLY OFF", "A> BLPOP l 0", "B: RPUSH l x", "A: CLIENT REPLY ON",
+        "A> CLIENT REPLY SKIP", "A> BLPOP l 0", "B: RPUSH l y", "A: ECHO after-skipped-pop", "A: LLEN l"])
 
 
 def test_client_small_subcommands_and_help(both):
