@@ -60,7 +60,7 @@ def run(client: Client, spec, argv: list):
     state, keyspace = client.state, client.keyspace
     if spec.write and client.store.failure is not None:
         return _refused(state, spec, client.store.failure)
-    if state.monitors and client.monitor and (spec.readonly or observe.may_replicate(spec)):
+    if client.monitor and (spec.readonly or observe.may_replicate(spec)):
         return _refused(state, spec, observe.MONITOR_KEYSPACE)
     start = time_ns()                       # the command's clock, and SLOWLOG's
     keyspace.now = start // 1_000_000
