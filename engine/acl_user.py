@@ -333,15 +333,21 @@ class Selector:
                    for pattern, flags in self.keys.items())
 
 
-def key_access(spec, argv) -> list[tuple[int, int]]:
-    """argv's keys with the access each needs (Redis's ACLSelectorCheckKey()): read for a key
-    spec that ACCESSes the value, write for one that INSERTs, DELETEs or UPDATEs it, neither for
-    a key only looked at (EXISTS, TYPE: any pattern that matches the key is enough)."""
+def keys_and_flags(spec, argv) -> list[tuple[int, tuple]]:
+    """argv's keys with Redis's flags for each (COMMAND GETKEYSANDFLAGS): from the key specs,
+    or from the command's own rule where they cannot say (VARIABLE_FLAGS, unknown positions)."""
     found = spec.key_refs(argv)
     if found is None:
         getkeys = _GETKEYS.get(spec.name)
         return getkeys(argv) if getkeys else []
-    return [(i, _need(key_spec.flags)) for i, key_spec in found]
+    return [(i, key_spec.flags) for i, key_spec in found]
+
+
+def key_access(spec, argv) -> list[tuple[int, int]]:
+    """argv's keys with the access each needs (Redis's ACLSelectorCheckKey()): read for a key
+    spec that ACCESSes the value, write for one that INSERTs, DELETEs or UPDATEs it, neither for
+    a key only looked at (EXISTS, TYPE: any pattern that matches the key is enough)."""
+    return [(i, _need(flags)) for i, flags in keys_and_flags(spec, argv)]
 
 
 def _need(flags) -> int:
@@ -351,9 +357,12 @@ def _need(flags) -> int:
     return need
 
 
+_READS, _UPDATES, _READS_UPDATES = ("RO", "ACCESS"), ("OW", "UPDATE"), ("RW", "ACCESS", "UPDATE")
+
+
 def _set_keys(argv):
     """setGetKeys(): SET reads its key only with GET."""
-    return [(1, READ | WRITE if any(arg.lower() == b"get" for arg in argv[3:]) else WRITE)]
+    return [(1, _READS_UPDATES if any(arg.lower() == b"get" for arg in argv[3:]) else _UPDATES)]
 
 
 def _bitfield_keys(argv):
@@ -366,21 +375,21 @@ def _bitfield_keys(argv):
         elif op == b"overflow" and left >= 1:
             i += 2
         else:
-            return [(1, READ | WRITE)]
-    return [(1, READ)]
+            return [(1, _READS_UPDATES)]
+    return [(1, _READS)]
 
 
 def _sort_keys(argv):
     """sortGetKeys(): the sorted key is read, STORE's destination written (BY and GET
     patterns are not checked)."""
-    return [(i, READ if i == 1 else WRITE) for i in COMMANDS[b"sort"].find_keys(argv)]
+    return [(i, _READS if i == 1 else _UPDATES) for i in COMMANDS[b"sort"].find_keys(argv)]
 
 
 # Redis's getkeys procs, for the commands whose key specs cannot say (VARIABLE_FLAGS, unknown
-# begin_search): argv -> [(key index, access needed)]. Where the specs are invalid for argv
-# (a bad numkeys) and no proc is named here, no key is checked: the command refuses argv.
+# begin_search): argv -> [(key index, Redis's flags)]. Where the specs are invalid for argv
+# (a bad numkeys) and no proc is named here, there are no keys: the command refuses argv.
 _GETKEYS = {"set": _set_keys, "bitfield": _bitfield_keys, "sort": _sort_keys,
-            "sort_ro": lambda argv: [(1, READ)]}
+            "sort_ro": lambda argv: [(1, _READS)]}
 
 
 def channel_matches(patterns, channel: bytes, literal: bool) -> bool:

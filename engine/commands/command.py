@@ -4,6 +4,7 @@ Everything here is read from the declarations in `engine.registry`; COMMAND
 DOCS arguments come from each declaration's syntax line (`engine.docs`).
 """
 from engine import errors, glob
+from engine.acl_user import keys_and_flags
 from engine.docs import encode_docs
 from engine.registry import COMMANDS, KEY_FLAGS, lookup
 from engine.registry import command as declare
@@ -136,6 +137,29 @@ def command_list(client, argv):
          summary="Extract keys given a full Redis command", since="2.8.13",
          complexity="O(N) where N is the number of arguments to the command")
 def command_getkeys(client, argv):
+    target, spec = _getkeys_target(argv)
+    try:
+        positions = spec.key_positions(target)
+    except ValueError:
+        raise errors.err("Invalid arguments specified for command") from None
+    return [target[i] for i in positions if i < len(target)]
+
+
+@declare("command|getkeysandflags", -4, "loading stale", group="server", acl="connection",
+         summary="Extract keys and access flags given a full Redis command", since="7.0.0",
+         complexity="O(N) where N is the number of arguments to the command")
+def command_getkeysandflags(client, argv):
+    target, spec = _getkeys_target(argv)
+    found = keys_and_flags(spec, target)
+    if not found:
+        raise errors.err("Invalid arguments specified for command")
+    # Redis prints the access kind (RO, RW, OW, RM) as it is and the operations in lower case.
+    return [[target[i], RSet(Status(f if f in ("RO", "RW", "OW", "RM") else f.lower()) for f in flags)]
+            for i, flags in found]
+
+
+def _getkeys_target(argv):
+    """The command COMMAND GETKEYS(ANDFLAGS) is asked about, and its spec, checked as Redis does."""
     target = argv[2:]
     spec = _find(target[0])
     if spec is None or spec.subcommands:
@@ -143,15 +167,11 @@ def command_getkeys(client, argv):
             spec = lookup(target)
         except errors.RedisError:
             raise errors.err("Invalid command specified") from None
-    if not spec.first_key and spec.find_keys is None:
-        raise errors.err("The command has no key arguments")
+    if spec.find_keys is None and all("NOT_KEY" in key_spec.flags for key_spec in spec.key_specs):
+        raise errors.err("The command has no key arguments")      # none, or only channels
     if (spec.arity > 0 and spec.arity != len(target)) or len(target) < -spec.arity:
         raise errors.err("Invalid number of arguments specified for command")
-    try:
-        positions = spec.key_positions(target)
-    except ValueError:
-        raise errors.err("Invalid arguments specified for command") from None
-    return [target[i] for i in positions if i < len(target)]
+    return target, spec
 
 
 @declare("command|help", 2, "loading stale", group="server", acl="connection",
