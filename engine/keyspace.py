@@ -43,13 +43,15 @@ class Database:
             if self.expires:
                 when = self.expires.get(key)
                 if when is not None and when <= self.keyspace.now and self.keyspace.expiring:
-                    if self.keyspace.pause_end > time.monotonic():
-                        return None             # CLIENT PAUSE: expired for reads, deleted after it
-                    self.expire(key)
-                    return self.get(key)        # gone: a miss
+                    if self.keyspace.pause_end <= time.monotonic():     # CLIENT PAUSE: it stays,
+                        self.expire(key)                                # expired for reads
+                    return self._miss(key)
             if self.access is not None:
                 self.access.touch(key)
             return value
+        return self._miss(key)
+
+    def _miss(self, key: bytes):
         if self.keyspace.miss_scope is not None:
             self.keyspace.missed(self.index, key)
         return None
