@@ -8,7 +8,8 @@ import os
 import time
 from collections import deque
 
-from engine.acl_user import UNKNOWN, RuleError, User, channel_matches, default_user, has_spaces, merge_selectors
+from engine.acl_user import (ALL_CHANNELS_BY_DEFAULT, UNKNOWN, RuleError, User, channel_matches, default_user,
+                             has_spaces, merge_selectors)
 from engine.errors import RedisError, err
 
 NOPERM_KEY = RedisError("NOPERM this user has no permissions to access one of the keys used as arguments")
@@ -66,6 +67,10 @@ class LogEntry:
         self.username, self.ctime, self.client_info = username, ctime, client_info
 
 
+def _set_pubsub_default(value: str):
+    ALL_CHANNELS_BY_DEFAULT[0] = value == "allchannels"
+
+
 class Users:
     """The server's users by name, the ACL LOG, and the default user that `requirepass` sets."""
 
@@ -76,6 +81,8 @@ class Users:
         self.log = deque()           # ACL LOG entries, newest first
         self.set_default_password(config["requirepass"])
         config.on_change("requirepass", self.set_default_password)
+        _set_pubsub_default(config["acl-pubsub-default"])
+        config.on_change("acl-pubsub-default", _set_pubsub_default)
         if config["aclfile"]:
             self.load_file()
 

@@ -107,6 +107,11 @@ def find_command(name: bytes):
 
 
 # -- selectors ------------------------------------------------------------------------------
+# `acl-pubsub-default`: whether new users, new selectors and `reset` allow every channel.
+# A server-wide setting, as in Redis (engine.acl keeps it in step with the config).
+ALL_CHANNELS_BY_DEFAULT = [False]
+
+
 class Selector:
     """Commands, key patterns and channel patterns (Redis's aclSelector): a user's root rules,
     or one `(...)` selector of theirs."""
@@ -120,7 +125,7 @@ class Selector:
         self.allcommands = False    # may run every command (no bit was cleared since +@all)
         self.allkeys = False
         self.keys = {}              # key pattern -> READ | WRITE
-        self.allchannels = False
+        self.allchannels = ALL_CHANNELS_BY_DEFAULT[0]
         self.channels = {}          # channel patterns (a dict keeps their order)
 
     def copy(self) -> "Selector":
@@ -460,7 +465,8 @@ class User(Selector):
         elif word == b"clearselectors":
             self.selectors = []
         elif word == b"reset":
-            for rule in (b"resetpass", b"resetkeys", b"resetchannels", b"off", b"sanitize-payload",
+            channels = b"allchannels" if ALL_CHANNELS_BY_DEFAULT[0] else b"resetchannels"
+            for rule in (b"resetpass", b"resetkeys", channels, b"off", b"sanitize-payload",
                          b"clearselectors", b"-@all"):
                 self.apply(rule)
         else:

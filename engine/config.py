@@ -116,6 +116,7 @@ OPTIONS = {o.name: o for o in [
     Option("requirepass", "", str),
     Option("aclfile", "", str, mutable=False),
     Option("acllog-max-len", 128, _int(0, (1 << 63) - 1)),
+    Option("acl-pubsub-default", "resetchannels", _enum("allchannels", "resetchannels")),
     Option("proto-max-bulk-len", 512 * 1024**2, _memory_limit),
     Option("client-query-buffer-limit", 1024**3, _memory_limit),
     Option("maxclients", 10000, _int(1, 1 << 30)),

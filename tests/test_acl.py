@@ -586,3 +586,20 @@ def test_resp3_replies_like_redis(acl):
     theirs, ours = (c.call("ACL", "LOG", "1") for c in clients)
     assert ours[:ours.index(b"age-seconds")] == theirs[:theirs.index(b"age-seconds")]
     assert ours[ours.index(b"age-seconds"):].split(b"\r\n")[1][:1] == b","    # a RESP3 double
+
+
+def test_acl_pubsub_default_allchannels_like_redis(acl):
+    """New users, new selectors and `reset` start from `acl-pubsub-default`."""
+    try:
+        acl("CONFIG", "SET", "acl-pubsub-default", "allchannels")
+        acl("CONFIG", "GET", "acl-pubsub-default")
+        acl("ACL", "SETUSER", "ps1", "on")
+        acl("ACL", "SETUSER", "ps2", "on", "(~x +get)")
+        acl("ACL", "SETUSER", "ps3", "on", "&a", "reset")
+        for name in ("ps1", "ps2", "ps3"):
+            assert described(acl.redwood, name) == described(acl.redis, name)
+        acl("CONFIG", "SET", "acl-pubsub-default", "sometimes")
+    finally:
+        acl("CONFIG", "SET", "acl-pubsub-default", "resetchannels")
+    acl("ACL", "SETUSER", "ps4", "on")
+    assert described(acl.redwood, "ps4") == described(acl.redis, "ps4")
