@@ -17,6 +17,7 @@ from typing import NamedTuple
 import hiredis
 
 FORMAT_VERSION = 1
+_pack_command = hiredis.pack_command
 
 HEADER = struct.Struct("<IQHBH")
 BODY_HEAD = struct.Struct("<QHBH")       # the header after its crc
@@ -88,10 +89,11 @@ class Event(NamedTuple):
 
 
 def encode(seq: int, ts: int, db: int, origin: bytes, argv, flags: int = 0) -> bytes:
-    parts = [BODY_HEAD.pack(ts, db, flags, len(origin)), origin, b"*%d\r\n" % len(argv)]
-    for arg in argv:
-        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-    body = b"".join(parts)
+    try:
+        command = _pack_command(tuple(argv))    # hiredis, in C: a third faster for MSET's 21 args
+    except TypeError:                           # a bytearray (a string changed in place)
+        command = b"*%d\r\n%s" % (len(argv), b"".join([b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in argv]))
+    body = b"".join((BODY_HEAD.pack(ts, db, flags, len(origin)), origin, command))
     return CRC.pack(zlib.crc32(body, zlib.crc32(SEQ.pack(seq)))) + body
 
 
