@@ -94,6 +94,7 @@ async def _main(config):
     try:
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_active_expire, state)
+            tasks.start_soon(_evict_in_background, state)
             tasks.start_soon(_sample_stats, state)
             tasks.start_soon(_close_idle_clients, state)
             tasks.start_soon(_fsync_everysec, state)
@@ -157,6 +158,19 @@ async def _active_expire(state):
                     pass
         if keyspace.changes:
             changes.process(state)
+
+
+async def _evict_in_background(state):
+    """Eviction goes on between commands when its time budget ran out (Redis's eviction time
+    proc), so an idle server does not stay over maxmemory; not while CLIENT PAUSE holds the
+    dataset still or the log cannot be written."""
+    while True:
+        await anyio.sleep(0.01)
+        if state.maxmemory and state.store.failure is None and \
+                state.keyspace.pause_end <= time.monotonic():
+            state.eviction.evict()
+            if state.keyspace.changes:
+                changes.process(state)
 
 
 async def _sample_stats(state):

@@ -8,7 +8,7 @@ import pytest
 from backends import open_backend
 from engine import events
 from tests.conftest import Differential
-from tests.servers import RealRedis
+from tests.servers import RawClient, RealRedis
 
 HEADROOM = 4 << 20
 # The limit is checked before each command, not after it, and leaves out the log batch that a
@@ -223,3 +223,21 @@ def test_memory_usage_estimates_the_value(server):
     assert small < 1000 and 100_000 < big < 110_000
     default, everything = client.memory_usage("list"), client.memory_usage("list", samples=0)
     assert 100_000 < default == everything < 200_000    # equal elements: sampling extrapolates exactly
+
+
+def test_an_idle_server_over_the_limit_evicts_without_commands(server):
+    """CONFIG SET maxmemory below what is used, then silence: eviction runs on between commands
+    (Redis's eviction time proc), seen by a subscriber to the evicted events, which sends nothing."""
+    client = server.client()
+    client.config_set("maxmemory-policy", "allkeys-random")
+    client.config_set("notify-keyspace-events", "Ee")
+    with client.pipeline(transaction=False) as pipe:
+        for i in range(2000):
+            pipe.set(f"k:{i}", b"x" * 1000)
+        pipe.execute()
+    subscriber = RawClient(server.port)
+    subscriber.call("SUBSCRIBE", "__keyevent@0__:evicted")
+    client.config_set("maxmemory", client.info("memory")["used_memory"] - 500_000)
+    message = subscriber.read_reply()           # nobody sends a command from here on
+    assert message.startswith(b"*3\r\n$7\r\nmessage\r\n") and b"k:" in message
+    subscriber.close()
