@@ -24,7 +24,7 @@ import hmac
 from functools import cache
 
 from engine import glob
-from engine.registry import COMMANDS
+from engine.registry import COMMANDS, every_command
 from engine.parsing import split_args
 
 # ACL CAT's order (Redis's ACLCommandCategories).
@@ -63,13 +63,6 @@ def has_spaces(name: bytes) -> bool:
 
 
 # -- the command table as ACLs see it ------------------------------------------------------
-def _walk():
-    """Every command and subcommand, containers before their subcommands."""
-    for spec in COMMANDS.values():
-        yield spec
-        yield from spec.subcommands.values()
-
-
 @cache
 def _table() -> tuple[dict, dict]:
     """(category -> names of its commands, name -> the names `+name` / `-name` change: the
@@ -77,7 +70,7 @@ def _table() -> tuple[dict, dict]:
     from engine.commands.command import categories   # the one category mapping (imports every family)
     members = {category: [] for category in CATEGORIES}
     families = {}
-    for spec in _walk():
+    for spec in every_command():
         for category in categories(spec):
             members.setdefault(category[1:], []).append(spec.name)
         families[spec.name] = (spec.name, *(sub.name for sub in spec.subcommands.values()))
@@ -301,7 +294,7 @@ class Selector:
                 (fake.update if additive else fake.difference_update)(family)
                 (left.difference_update if additive else left.update)(family)
             applied.add(best)
-        for spec in _walk():
+        for spec in every_command():
             allowed = spec.name in self.allowed
             if allowed != (spec.name in fake):
                 rules.append(("+" if allowed else "-") + spec.name)
@@ -338,21 +331,11 @@ class Selector:
                    for pattern, flags in self.keys.items())
 
 
-def keys_and_flags(spec, argv) -> list[tuple[int, tuple]]:
-    """argv's keys with Redis's flags for each (COMMAND GETKEYSANDFLAGS): from the key specs,
-    or from the command's own rule where they cannot say (VARIABLE_FLAGS, unknown positions)."""
-    found = spec.key_refs(argv)
-    if found is None:
-        getkeys = _GETKEYS.get(spec.name)
-        return getkeys(argv) if getkeys else []
-    return [(i, key_spec.flags) for i, key_spec in found]
-
-
 def key_access(spec, argv) -> list[tuple[int, int]]:
     """argv's keys with the access each needs (Redis's ACLSelectorCheckKey()): read for a key
     spec that ACCESSes the value, write for one that INSERTs, DELETEs or UPDATEs it, neither for
     a key only looked at (EXISTS, TYPE: any pattern that matches the key is enough)."""
-    return [(i, _need(flags)) for i, flags in keys_and_flags(spec, argv)]
+    return [(i, _need(flags)) for i, flags in spec.keys_and_flags(argv)]
 
 
 def _need(flags) -> int:
@@ -360,41 +343,6 @@ def _need(flags) -> int:
     if "INSERT" in flags or "DELETE" in flags or "UPDATE" in flags:
         need |= WRITE
     return need
-
-
-_READS, _UPDATES, _READS_UPDATES = ("RO", "ACCESS"), ("OW", "UPDATE"), ("RW", "ACCESS", "UPDATE")
-
-
-def _set_keys(argv):
-    """setGetKeys(): SET reads its key only with GET."""
-    return [(1, _READS_UPDATES if any(arg.lower() == b"get" for arg in argv[3:]) else _UPDATES)]
-
-
-def _bitfield_keys(argv):
-    """bitfieldGetKeys(): read only while the subcommands are well-formed GETs (and OVERFLOWs)."""
-    i = 2
-    while i < len(argv):
-        left, op = len(argv) - i - 1, argv[i].lower()
-        if op == b"get" and left >= 2:
-            i += 3
-        elif op == b"overflow" and left >= 1:
-            i += 2
-        else:
-            return [(1, _READS_UPDATES)]
-    return [(1, _READS)]
-
-
-def _sort_keys(argv):
-    """sortGetKeys(): the sorted key is read, STORE's destination written (BY and GET
-    patterns are not checked)."""
-    return [(i, _READS if i == 1 else _UPDATES) for i in COMMANDS[b"sort"].find_keys(argv)]
-
-
-# Redis's getkeys procs, for the commands whose key specs cannot say (VARIABLE_FLAGS, unknown
-# begin_search): argv -> [(key index, Redis's flags)]. Where the specs are invalid for argv
-# (a bad numkeys) and no proc is named here, there are no keys: the command refuses argv.
-_GETKEYS = {"set": _set_keys, "bitfield": _bitfield_keys, "sort": _sort_keys,
-            "sort_ro": lambda argv: [(1, _READS)]}
 
 
 def channel_matches(patterns, channel: bytes, literal: bool) -> bool:

@@ -144,24 +144,13 @@ def _zadd_incr(argv) -> bool:
     return False
 
 
-# Write commands that read other keys than the ones they write: Redis announces their misses.
-_SOURCES = {
-    "bitop": lambda argv: argv[3:],
-    "sinterstore": lambda argv: argv[2:], "sunionstore": lambda argv: argv[2:],
-    "sdiffstore": lambda argv: argv[2:], "zunionstore": lambda argv: argv[3:],
-    "zinterstore": lambda argv: argv[3:], "zdiffstore": lambda argv: argv[3:],
-    "zrangestore": lambda argv: argv[2:3], "sort": lambda argv: argv[1:2],
-    "copy": lambda argv: argv[1:2],
-}
-
-
 def miss_scope(spec, argv):
     """Which lookups announce a miss (class m) while this command runs: True for all of a
-    read-only command's, else the keys a write command reads (its sources)."""
+    read-only command's, else the keys a write command only reads (RO in their key flags: the
+    sources of *STORE, BITOP, COPY, SORT), which Redis looks up for reading."""
     if spec.readonly:
         return True
-    sources = _SOURCES.get(spec.name)
-    return frozenset(sources(argv)) if sources is not None else frozenset()
+    return frozenset(argv[i] for i, flags in spec.keys_and_flags(argv) if "RO" in flags)
 
 
 _CAUSES = {"new": (NEW, b"new"), "expired": (EXPIRED, b"expired"),

@@ -99,6 +99,7 @@ class CommandSpec:
     subcommands: dict = field(default_factory=dict)
     find_keys: Callable | None = None   # argv -> key positions, for `movablekeys` commands
     key_specs: tuple = ()               # KeySpec, as COMMAND INFO shows them
+    getkeys: Callable | None = None     # argv -> [(index, flags)] where the key specs cannot say
     # INFO commandstats, counted by the executor.
     calls: int = 0
     nanos: int = 0
@@ -137,15 +138,27 @@ class CommandSpec:
             found += [(i, spec) for i in positions]
         return found
 
+    def keys_and_flags(self, argv) -> list[tuple[int, tuple]]:
+        """argv's keys with Redis's flags for each (COMMAND GETKEYSANDFLAGS, ACL key checks):
+        from the key specs, or from the command's own `getkeys` rule (Redis's getkeys_proc)
+        where they cannot say (VARIABLE_FLAGS, unknown positions). Where the specs are invalid
+        for argv (a bad numkeys) and there is no rule, there are no keys: the command refuses argv."""
+        found = self.key_refs(argv)
+        if found is None:
+            return self.getkeys(argv) if self.getkeys is not None else []
+        return [(i, key_spec.flags) for i, key_spec in found]
+
 
 COMMANDS: dict[bytes, CommandSpec] = {}
 
 
 def command(name, arity, flags="", keys=(0, 0, 0), *, group, summary, since="1.0.0",
-            complexity="", syntax="", acl="", doc_flags="", find_keys=None, key_specs=None):
+            complexity="", syntax="", acl="", doc_flags="", find_keys=None, key_specs=None,
+            getkeys=None):
     """Declare a command (or `container|sub` subcommand) on its handler. `keys` are
     Redis's (first, last, step); a `movablekeys` command also says how to `find_keys`;
-    `key_specs` are Redis 7's, when they are not the default one (see the module's doc)."""
+    `key_specs` are Redis 7's, when they are not the default one (see the module's doc), and
+    `getkeys` gives each key's flags where those specs cannot (`CommandSpec.keys_and_flags`)."""
 
     def register(handler):
         flagset = frozenset(flags.split())
@@ -163,7 +176,7 @@ def command(name, arity, flags="", keys=(0, 0, 0), *, group, summary, since="1.0
             group=group, summary=summary, since=since, complexity=complexity,
             syntax=syntax, acl=frozenset(acl.split()), doc_flags=frozenset(doc_flags.split()),
             write="write" in flagset, readonly="readonly" in flagset, no_auth="no_auth" in flagset,
-            find_keys=find_keys, key_specs=specs,
+            find_keys=find_keys, key_specs=specs, getkeys=getkeys,
         )
         if "|" in name:
             parent, sub = name.split("|", 1)
@@ -175,6 +188,17 @@ def command(name, arity, flags="", keys=(0, 0, 0), *, group, summary, since="1.0
         return handler
 
     return register
+
+
+def every_command():
+    """Every command and subcommand, containers before their subcommands, in table order."""
+    for spec in COMMANDS.values():
+        yield spec
+        yield from spec.subcommands.values()
+
+
+# Key flags as Redis's getkeys procs give them, for the `getkeys=` rules of the commands.
+READS, UPDATES, READS_UPDATES = ("RO", "ACCESS"), ("OW", "UPDATE"), ("RW", "ACCESS", "UPDATE")
 
 
 def numkeys_at(index: int, *fixed: int) -> Callable:

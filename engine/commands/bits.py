@@ -8,7 +8,7 @@ import re
 from engine import errors
 from engine.commands.strings import raw_string
 from engine.parsing import INT64_MAX, INT64_MIN, cstr, parse_int, to_int
-from engine.registry import command
+from engine.registry import READS, READS_UPDATES, command
 
 BAD_OFFSET = errors.err("bit offset is not an integer or out of range")
 BAD_BIT = errors.err("bit is not an integer or out of range")
@@ -292,7 +292,21 @@ def _bitfield(client, argv, readonly_command: bool):
     return replies
 
 
-@command("bitfield", -2, "write denyoom", keys=(1, 1, 1), group="bitmap",
+def _bitfield_keys(argv):
+    """bitfieldGetKeys(): read only while the subcommands are well-formed GETs (and OVERFLOWs)."""
+    i = 2
+    while i < len(argv):
+        left, op = len(argv) - i - 1, argv[i].lower()
+        if op == b"get" and left >= 2:
+            i += 3
+        elif op == b"overflow" and left >= 1:
+            i += 2
+        else:
+            return [(1, READS_UPDATES)]
+    return [(1, READS)]
+
+
+@command("bitfield", -2, "write denyoom", keys=(1, 1, 1), group="bitmap", getkeys=_bitfield_keys,
          key_specs=(("RW ACCESS UPDATE VARIABLE_FLAGS", 1, 0,
                      "This command allows both access and modification of the key"),),
          summary="Perform arbitrary bitfield integer operations on strings", since="3.2.0",

@@ -4,9 +4,8 @@ Everything here is read from the declarations in `engine.registry`; COMMAND
 DOCS arguments come from each declaration's syntax line (`engine.docs`).
 """
 from engine import errors, glob
-from engine.acl_user import keys_and_flags
 from engine.docs import encode_docs
-from engine.registry import COMMANDS, KEY_FLAGS, lookup
+from engine.registry import COMMANDS, KEY_FLAGS, every_command, lookup
 from engine.registry import command as declare
 from engine.replies import Map, RSet, Status
 
@@ -116,7 +115,7 @@ def _find(name: bytes):
          complexity="O(N) where N is the total number of Redis commands",
          syntax="[FILTERBY (MODULE module-name | ACLCAT category | PATTERN pattern:pattern)]")
 def command_list(client, argv):
-    specs = [spec for top in COMMANDS.values() for spec in (top, *top.subcommands.values())]
+    specs = list(every_command())
     if len(argv) == 2:
         return [spec.name.encode() for spec in specs]
     if len(argv) != 5 or argv[2].lower() != b"filterby":
@@ -150,7 +149,7 @@ def command_getkeys(client, argv):
          complexity="O(N) where N is the number of arguments to the command")
 def command_getkeysandflags(client, argv):
     target, spec = _getkeys_target(argv)
-    found = keys_and_flags(spec, target)
+    found = spec.keys_and_flags(target)
     if not found:
         raise errors.err("Invalid arguments specified for command")
     # Redis prints the access kind (RO, RW, OW, RM) as it is and the operations in lower case.

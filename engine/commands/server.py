@@ -9,7 +9,7 @@ from engine import errors
 from engine.commands.connection import REDIS_VERSION
 from engine.commands.keys import TYPES
 from engine.observe import redact
-from engine.registry import COMMANDS, command, container_docs
+from engine.registry import command, container_docs, every_command
 from engine.replies import NO_REPLY, OK, Map, Status, Verbatim
 
 REDWOOD_VERSION = "0.1.0"
@@ -120,20 +120,13 @@ def _keyspace(state, now):
             for db in state.keyspace.dbs if db.data]
 
 
-def _specs():
-    """Every command and subcommand, in table order."""
-    for spec in COMMANDS.values():
-        yield spec
-        yield from spec.subcommands.values()
-
-
 def _commandstats(state, now):
     """Commands that ran or were refused: calls, time, refusals, failures, as Redis names them."""
     return [(f"cmdstat_{spec.name}",
              "calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d" % (
                  spec.calls, spec.nanos // 1000, spec.nanos / 1000 / spec.calls if spec.calls else 0,
                  spec.rejected_calls, spec.failed_calls))
-            for spec in _specs() if spec.calls or spec.rejected_calls or spec.failed_calls]
+            for spec in every_command() if spec.calls or spec.rejected_calls or spec.failed_calls]
 
 
 def _errorstats(state, now):
@@ -208,7 +201,7 @@ def config_set(client, argv):
          summary="Reset the stats returned by INFO", since="2.0.0", complexity="O(1)")
 def config_resetstat(client, argv):
     client.state.stats.reset()
-    for spec in _specs():
+    for spec in every_command():
         spec.calls = spec.nanos = spec.rejected_calls = spec.failed_calls = 0
     return OK
 

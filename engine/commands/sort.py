@@ -16,7 +16,7 @@ from engine.commands.sets import SetValue
 from engine.commands.zsets import ZSet
 from engine.keyspace import STRINGS
 from engine.parsing import parse_int, to_float
-from engine.registry import command
+from engine.registry import READS, UPDATES, command
 
 NOT_A_DOUBLE = errors.err("One or more scores can't be converted into double")
 _SPACES = b" \t\n\v\f\r"
@@ -162,6 +162,12 @@ def _sort_keys(argv) -> list[int]:
     return positions
 
 
+def _sort_keys_and_flags(argv):
+    """sortGetKeys(): the sorted key is read, STORE's destination written (BY and GET
+    patterns are not checked)."""
+    return [(i, READS if i == 1 else UPDATES) for i in _sort_keys(argv)]
+
+
 _KEY_SPECS = (("RO ACCESS", 1),
               ("RO ACCESS", None, None, ("For the optional BY/GET keyword. It is marked 'unknown' because "
                                          "the key names derive from the content of the key we sort")))
@@ -170,7 +176,7 @@ _SYNTAX = ("key [BY pattern:pattern] [LIMIT offset:integer count:integer] "
 
 
 @command("sort", -2, "write denyoom movablekeys", keys=(1, 1, 1), group="generic",
-         find_keys=_sort_keys, key_specs=_KEY_SPECS + (
+         find_keys=_sort_keys, getkeys=_sort_keys_and_flags, key_specs=_KEY_SPECS + (
              ("OW UPDATE", None, None, ("For the optional STORE keyword. It is marked 'unknown' because "
                                         "the keyword can appear anywhere in the argument array")),),
          acl="set sortedset list dangerous -keyspace",
@@ -183,7 +189,7 @@ def sort(client, argv):
 
 
 @command("sort_ro", -2, "readonly movablekeys", keys=(1, 1, 1), group="generic",
-         find_keys=_sort_keys, key_specs=_KEY_SPECS,
+         find_keys=_sort_keys, getkeys=lambda argv: [(1, READS)], key_specs=_KEY_SPECS,
          acl="set sortedset list dangerous -keyspace",
          summary="Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
          since="7.0.0",

@@ -6,7 +6,7 @@ LCS in ranges.py; the bit commands in bits.py.
 from engine import errors
 from engine.parsing import INT64_MAX, cstr, to_int
 from engine.keyspace import STRINGS
-from engine.registry import command
+from engine.registry import READS_UPDATES, UPDATES, command
 from engine.replies import OK
 
 # SET / GETEX option flags, as Redis's OBJ_SET_* / OBJ_* flags.
@@ -94,7 +94,12 @@ def get(client, argv):
     raise errors.WRONGTYPE
 
 
-@command("set", -3, "write denyoom", keys=(1, 1, 1), group="string",
+def _set_keys(argv):
+    """setGetKeys(): SET reads its key only with GET."""
+    return [(1, READS_UPDATES if any(arg.lower() == b"get" for arg in argv[3:]) else UPDATES)]
+
+
+@command("set", -3, "write denyoom", keys=(1, 1, 1), group="string", getkeys=_set_keys,
          key_specs=(("RW ACCESS UPDATE VARIABLE_FLAGS", 1, 0,
                      "RW and ACCESS due to the optional `GET` argument"),),
          summary="Set the string value of a key", since="1.0.0", complexity="O(1)",
