@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 
+import hiredis
 import pytest
 import redis
 
@@ -187,6 +188,13 @@ def reply_end(buf: bytes, pos: int):
                 return None
         return after
     return after
+
+
+def parse_reply(raw: bytes):
+    """A reply's exact bytes read back into values (RESP2 or RESP3), with hiredis."""
+    reader = hiredis.Reader()
+    reader.feed(raw)
+    return reader.gets()
 
 
 def encode_command(argv) -> bytes:

@@ -3,7 +3,6 @@ ACL LOG, AUTH as another user, the ACL file, and sweeps over every command of ev
 import hashlib
 import os
 
-import hiredis
 import pytest
 
 from backends.memory import MemoryBackend
@@ -12,17 +11,11 @@ from engine import events
 from engine.client import Client
 from engine.config import Config
 from engine.executor import execute
-from engine.registry import COMMANDS
+from engine.registry import COMMANDS, every_command
 from engine.state import ServerState
-from tests.servers import RawClient, RealRedis
+from tests.servers import RawClient, RealRedis, parse_reply
 
 NOAUTH = b"-NOAUTH Authentication required.\r\n"
-
-
-def parse(raw: bytes):
-    reader = hiredis.Reader()
-    reader.feed(raw)
-    return reader.gets()
 
 
 def as_dict(flat: list) -> dict:
@@ -44,14 +37,14 @@ def rules(text: bytes) -> list:
 
 def described(server_client, name):
     """GETUSER with its commands normalised, and the user's ACL LIST line."""
-    reply = parse(server_client.call("ACL", "GETUSER", name))
+    reply = parse_reply(server_client.call("ACL", "GETUSER", name))
     if reply is None:
         return None
     fields = as_dict(reply)
     fields[b"commands"] = rules(fields[b"commands"])
     fields[b"selectors"] = [{**as_dict(s), b"commands": rules(as_dict(s)[b"commands"])}
                             for s in fields[b"selectors"]]
-    lines = [rules(line) for line in parse(server_client.call("ACL", "LIST")) if line.split(b" ")[1] == name.encode()]
+    lines = [rules(line) for line in parse_reply(server_client.call("ACL", "LIST")) if line.split(b" ")[1] == name.encode()]
     return fields, lines
 
 
@@ -60,7 +53,7 @@ def acl(diff):
     """The differential pair, with every user but default removed and the ACL LOG emptied after."""
     yield diff
     for side in (diff.redis, diff.redwood):
-        users = [u for u in parse(side.call("ACL", "USERS")) if u != b"default"]
+        users = [u for u in parse_reply(side.call("ACL", "USERS")) if u != b"default"]
         if users:
             side.call("ACL", "DELUSER", *users)
         side.call("ACL", "SETUSER", "default", "on", "nopass", "~*", "&*", "+@all")
@@ -153,11 +146,10 @@ def test_setuser_on_an_existing_user_and_deluser(acl):
 
 def test_acl_cat_lists_the_categories_and_their_commands(acl):
     categories = acl("ACL", "CAT")
-    ours = {name for spec in COMMANDS.values()
-            for name in (spec.name, *(sub.name for sub in spec.subcommands.values()))}
-    for category in parse(categories):
-        theirs = {n.decode() for n in parse(acl.redis.call("ACL", "CAT", category))}
-        mine = {n.decode() for n in parse(acl.redwood.call("ACL", "CAT", category.upper()))}
+    ours = {spec.name for spec in every_command()}
+    for category in parse_reply(categories):
+        theirs = {n.decode() for n in parse_reply(acl.redis.call("ACL", "CAT", category))}
+        mine = {n.decode() for n in parse_reply(acl.redwood.call("ACL", "CAT", category.upper()))}
         assert mine == theirs & ours, category
 
 
@@ -172,7 +164,7 @@ def test_noperm_texts_and_log_entries_like_redis(acl):
                  ("PSUBSCRIBE", "ch1"), ("ACL", "WHOAMI"), ("CONFIG", "GET", "x"), ("AUTH", "bob", "bad"),
                  ("AUTH", "nosuch", "x"), ("ACL", "DRYRUN", "bob", "get", "x")]:
         same(clients, *argv)
-    theirs, ours = (parse(c.call("ACL", "LOG")) for c in (acl.redis, acl.redwood))
+    theirs, ours = (parse_reply(c.call("ACL", "LOG")) for c in (acl.redis, acl.redwood))
     assert len(ours) == len(theirs)
     for mine, their in zip(ours, theirs):
         mine, their = as_dict(mine), as_dict(their)
@@ -192,12 +184,12 @@ def test_a_like_denial_bumps_the_count_and_the_log_is_capped(acl):
     clients = pair(acl, "bob")
     for argv in [("GET", "x"), ("GET", "x"), ("SET", "k", "v"), ("GET", "y"), ("GET", "z")]:
         same(clients, *argv)
-    assert [e[1] for e in parse(acl.redwood.call("ACL", "LOG"))] == [1, 1, 1, 2]
+    assert [e[1] for e in parse_reply(acl.redwood.call("ACL", "LOG"))] == [1, 1, 1, 2]
     acl.run(["CONFIG SET acllog-max-len 2"])
     try:
         same(clients, "GET", "w")
-        assert len(parse(acl.redwood.call("ACL", "LOG"))) == len(parse(acl.redis.call("ACL", "LOG"))) == 2
-        assert len(parse(acl.redwood.call("ACL", "LOG", "1"))) == 1
+        assert len(parse_reply(acl.redwood.call("ACL", "LOG"))) == len(parse_reply(acl.redis.call("ACL", "LOG"))) == 2
+        assert len(parse_reply(acl.redwood.call("ACL", "LOG", "1"))) == 1
         acl.run(["ACL LOG RESET", "ACL LOG"])
     finally:
         acl.run(["CONFIG SET acllog-max-len 128"])
@@ -208,10 +200,10 @@ def test_inside_multi_the_check_is_at_queue_time(acl):
     clients = pair(acl, "dan")
     for argv in ["MULTI", "GET x", "SET k 1", "EXEC", "MULTI", "GET k", "EXEC", "EXEC", "PING"]:
         same(clients, *argv.split(" "))
-    entry = as_dict(parse(acl.redwood.call("ACL", "LOG", "1"))[0])
+    entry = as_dict(parse_reply(acl.redwood.call("ACL", "LOG", "1"))[0])
     assert entry[b"context"] == b"toplevel" and entry[b"object"] == b"ping"
-    contexts = [as_dict(e)[b"context"] for e in parse(acl.redwood.call("ACL", "LOG"))]
-    assert contexts == [as_dict(e)[b"context"] for e in parse(acl.redis.call("ACL", "LOG"))]
+    contexts = [as_dict(e)[b"context"] for e in parse_reply(acl.redwood.call("ACL", "LOG"))]
+    assert contexts == [as_dict(e)[b"context"] for e in parse_reply(acl.redis.call("ACL", "LOG"))]
 
 
 def test_exec_checks_again_what_the_rules_allow_now(acl):
@@ -221,7 +213,7 @@ def test_exec_checks_again_what_the_rules_allow_now(acl):
         same(clients, *argv.split(" "))
     acl.run(["ACL SETUSER carol -set resetkeys ~a"])
     same(clients, "EXEC")
-    theirs, ours = ([as_dict(e) for e in parse(c.call("ACL", "LOG"))] for c in (acl.redis, acl.redwood))
+    theirs, ours = ([as_dict(e) for e in parse_reply(c.call("ACL", "LOG"))] for c in (acl.redis, acl.redwood))
     assert [(e[b"reason"], e[b"context"], e[b"object"]) for e in ours] == \
         [(e[b"reason"], e[b"context"], e[b"object"]) for e in theirs]
 
@@ -235,7 +227,7 @@ def test_auth_whoami_disabled_users_and_reset(acl):
                  "HELLO 2 AUTH eve nope", "HELLO 2 AUTH eve pw SETNAME x", "CLIENT GETNAME", "ACL WHOAMI",
                  "RESET", "ACL WHOAMI"]:
         if argv.startswith("HELLO"):    # the client ids differ
-            theirs, ours = (parse(c.call(*argv.split(" "))) for c in clients)
+            theirs, ours = (parse_reply(c.call(*argv.split(" "))) for c in clients)
             if isinstance(ours, list):
                 ours[7] = theirs[7] = 0
             assert repr(ours) == repr(theirs)
@@ -321,7 +313,7 @@ def test_a_selector_allows_what_the_root_rules_do_not(acl):
         same(clients, *argv.split(" "))
     for argv in SELECTOR_COMMANDS:
         acl("ACL", "DRYRUN", "sel", *argv.split(" "))
-    theirs, ours = ([as_dict(e) for e in parse(c.call("ACL", "LOG"))] for c in (acl.redis, acl.redwood))
+    theirs, ours = ([as_dict(e) for e in parse_reply(c.call("ACL", "LOG"))] for c in (acl.redis, acl.redwood))
     assert [(e[b"count"], e[b"reason"], e[b"object"]) for e in ours] == \
         [(e[b"count"], e[b"reason"], e[b"object"]) for e in theirs]
 
@@ -349,7 +341,7 @@ def test_selector_replies_in_resp3(acl):
     clients = RawClient(acl_port(acl.redis)), RawClient(acl_port(acl.redwood))
     for client in clients:
         client.call("HELLO", "3")
-    theirs, ours = (parse(c.call("ACL", "GETUSER", "sel")) for c in clients)
+    theirs, ours = (parse_reply(c.call("ACL", "GETUSER", "sel")) for c in clients)
     assert list(ours) == list(theirs) and ours[b"keys"] == theirs[b"keys"]
     assert [(s[b"keys"], s[b"channels"]) for s in ours[b"selectors"]] == \
         [(s[b"keys"], s[b"channels"]) for s in theirs[b"selectors"]]
@@ -422,14 +414,14 @@ def test_acl_file_survives_a_restart(redwood_server, tmp_path):
     assert admin.call("ACL", "SETUSER", "app", "on", ">secret", "~app:*", "&app*", "-@all", "+@read",
                       "+set") == b"+OK\r\n"
     assert admin.call("ACL", "SETUSER", "default", "-debug") == b"+OK\r\n"
-    before = parse(admin.call("ACL", "LIST"))
+    before = parse_reply(admin.call("ACL", "LIST"))
     assert admin.call("ACL", "SAVE") == b"+OK\r\n"
     assert path.read_bytes() == b"".join(line + b"\n" for line in before)
     admin.close()
     server.stop()
     server.start()
     admin = server.raw()
-    assert parse(admin.call("ACL", "LIST")) == before
+    assert parse_reply(admin.call("ACL", "LIST")) == before
     app = login(server.port, "app", "secret")
     assert app.call("SET", "app:1", "v") == b"+OK\r\n"
     assert app.call("SET", "other", "v") == \
@@ -437,7 +429,7 @@ def test_acl_file_survives_a_restart(redwood_server, tmp_path):
     path.write_text("user default on nopass ~* &* +@all\n")
     assert admin.call("ACL", "LOAD") == b"+OK\r\n"
     assert app.read_until_closed() == b""          # its user was replaced: disconnected
-    assert parse(admin.call("ACL", "USERS")) == [b"default"]
+    assert parse_reply(admin.call("ACL", "USERS")) == [b"default"]
 
 
 def test_selectors_survive_the_acl_file(redwood_server, tmp_path):
@@ -448,14 +440,14 @@ def test_selectors_survive_the_acl_file(redwood_server, tmp_path):
     server.argv += ["--aclfile", str(path)]
     server.start()
     admin = server.raw()
-    before = parse(admin.call("ACL", "LIST"))
+    before = parse_reply(admin.call("ACL", "LIST"))
     assert before[1] == (b"user f on #%s ~k* resetchannels -@all +get (~a* resetchannels &c -@all +set) "
                          b"(%%R~r* resetchannels -@all +get) (~x resetchannels -@all +mget)"
                          % hashlib.sha256(b"pw").hexdigest().encode())
     assert admin.call("ACL", "SAVE") == b"+OK\r\n"
     assert path.read_bytes() == b"".join(line + b"\n" for line in before)
     assert admin.call("ACL", "LOAD") == b"+OK\r\n"
-    assert parse(admin.call("ACL", "LIST")) == before
+    assert parse_reply(admin.call("ACL", "LIST")) == before
     user = login(server.port, "f")
     assert [user.call(*argv.split(" ")) for argv in ["SET a1 v", "GET r1", "MGET x", "SET r1 v"]] == [
         b"+OK\r\n", b"$-1\r\n", b"*1\r\n$-1\r\n",
@@ -492,7 +484,7 @@ def test_acl_load_errors_like_redis(redwood_server, workdir, tmp_path):
                     f.write(text)
             expected = theirs.call("ACL", "LOAD").replace(theirs_path.encode(), b"PATH")
             assert ours.call("ACL", "LOAD").replace(ours_path.encode(), b"PATH") == expected, text
-            assert parse(ours.call("ACL", "LIST")) == parse(theirs.call("ACL", "LIST")), text
+            assert parse_reply(ours.call("ACL", "LIST")) == parse_reply(theirs.call("ACL", "LIST")), text
         os.unlink(theirs_path)
         os.unlink(ours_path)
         assert ours.call("ACL", "LOAD").replace(ours_path.encode(), b"PATH") == \
@@ -517,7 +509,7 @@ def test_an_unauthenticated_client_may_run_only_the_no_auth_commands(redwood_ser
     server.start()
     redis_server = RealRedis(workdir, "--requirepass", "pw").start()
     try:
-        known = {n.decode() for n in parse(_authed(redis_server).call("COMMAND", "LIST"))}
+        known = {n.decode() for n in parse_reply(_authed(redis_server).call("COMMAND", "LIST"))}
         ours, theirs = server.raw(), redis_server.raw()
         for spec, argv in _runnable():
             if spec.no_auth:
@@ -542,14 +534,14 @@ def _authed(server) -> RawClient:
 def test_every_category_refuses_its_commands_and_only_them(redwood_server, real_redis):
     server = redwood_server.start()
     admin, redis_admin = server.raw(), real_redis.raw()
-    known = {n.decode() for n in parse(redis_admin.call("COMMAND", "LIST"))}
+    known = {n.decode() for n in parse_reply(redis_admin.call("COMMAND", "LIST"))}
     try:
-        for category in parse(admin.call("ACL", "CAT")):
+        for category in parse_reply(admin.call("ACL", "CAT")):
             name = "no-" + category.decode()
             for side in (admin, redis_admin):
                 assert side.call("ACL", "SETUSER", name, "on", ">pw", "~*", "&*", "+@all",
                                  "-@" + category.decode()) == b"+OK\r\n"
-            members = {n.decode() for n in parse(admin.call("ACL", "CAT", category))}
+            members = {n.decode() for n in parse_reply(admin.call("ACL", "CAT", category))}
             ours, theirs = login(server.port, name), login(real_redis.port, name)
             for spec, argv in _runnable():
                 refused = f"NOPERM this user has no permissions to run the '{spec.name}' command\r\n".encode()
@@ -567,7 +559,7 @@ def test_every_category_refuses_its_commands_and_only_them(redwood_server, real_
             ours.close()
             theirs.close()
     finally:
-        swept = [u for u in parse(redis_admin.call("ACL", "USERS")) if u.startswith(b"no-")]
+        swept = [u for u in parse_reply(redis_admin.call("ACL", "USERS")) if u.startswith(b"no-")]
         if swept:
             redis_admin.call("ACL", "DELUSER", *swept)
         redis_admin.call("ACL", "LOG", "RESET")

@@ -1,27 +1,22 @@
 """The command table describes every command as Redis 7.0 does: COMMAND INFO's arity, flags,
 key positions, ACL categories and key specs, and COMMAND DOCS's since, group and argument shape."""
-import hiredis
 import pytest
 
 from engine import commands  # noqa: F401  (registers every family)
-from engine.registry import COMMANDS
+from engine.registry import every_command
+from tests.servers import parse_reply
 
 
 def _declared():
-    names = []
-    for spec in COMMANDS.values():
-        names.append(spec.name)
-        names.extend(sub.name for sub in spec.subcommands.values())
-    return sorted(names)
+    return sorted(spec.name for spec in every_command())
 
 
 def _call(server, *argv):
     raw = server.raw()
     raw.call("HELLO", "3")
-    reader = hiredis.Reader()
-    reader.feed(raw.call(*argv))
+    reply = parse_reply(raw.call(*argv))
     raw.close()
-    return reader.gets()
+    return reply
 
 
 def _info(server, name: str):

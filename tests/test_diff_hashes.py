@@ -3,12 +3,12 @@ bytes. While a hash is listpack-encoded its order (insertion order, a replaced v
 its place) is Redis's, so HGETALL/HKEYS/HVALS/HSCAN are compared exactly; once it is
 hashtable-encoded Redis's order is its dict's, and those replies are compared as multisets
 (cases starting with `~`). HRANDFIELD's random replies are checked for their invariants."""
-import hiredis
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.commands.hashes import Hash, random_field
+from tests.servers import parse_reply
 from tests.test_diff_random import assert_same_state, dump
 from tests.test_diff_strings import command, run_case
 
@@ -164,12 +164,6 @@ def hdiff(diff):
         diff.both("CONFIG", "SET", name, value)
 
 
-def _parse(raw: bytes):
-    reader = hiredis.Reader()
-    reader.feed(raw)
-    return reader.gets()
-
-
 def _pairs(items) -> list:
     return sorted(zip(items[::2], items[1::2]))
 
@@ -180,7 +174,7 @@ def same_as_multiset(diff, *argv):
     if expected[:1] == b"-" or actual[:1] == b"-":
         assert actual == expected, f"{argv!r}: Redis said {expected!r}, Redwood said {actual!r}"
         return
-    theirs, ours = _parse(expected), _parse(actual)
+    theirs, ours = parse_reply(expected), parse_reply(actual)
     name = argv[0].upper()
     if name == b"HSCAN":
         assert ours[0] == theirs[0] == b"0" and _pairs(ours[1]) == _pairs(theirs[1]), (argv, expected, actual)
@@ -244,7 +238,7 @@ def test_big_hash_scan_and_reads(hdiff):
         for client in (hdiff.redis, hdiff.redwood):
             cursor, seen = b"0", []
             for _ in range(10000):
-                cursor, items = _parse(client.call("HSCAN", "big", cursor, *options))
+                cursor, items = parse_reply(client.call("HSCAN", "big", cursor, *options))
                 seen.extend(_pairs(items))
                 if cursor == b"0":
                     break
@@ -283,7 +277,7 @@ def raw(r, shared_redwood):
 
 def _randfield(client, *args):
     """HRANDFIELD on Redwood, parsed as sent (RESP2: WITHVALUES flat)."""
-    return _parse(client.call("HRANDFIELD", *args))
+    return parse_reply(client.call("HRANDFIELD", *args))
 
 
 @pytest.mark.parametrize("size, encoding", [(5, b"listpack"), (300, b"hashtable")])
@@ -347,7 +341,7 @@ def test_huge_negative_random_counts_are_refused(r, raw):
 def hash_state(client) -> dict:
     """Each hash key's encoding and raw HGETALL reply, in its order (db 0)."""
     state = {}
-    for key in _parse(client.call("KEYS", "*")):
+    for key in parse_reply(client.call("KEYS", "*")):
         if client.call("TYPE", key) == b"+hash\r\n":
             state[key] = (client.call("OBJECT", "ENCODING", key), client.call("HGETALL", key))
     return state
@@ -435,7 +429,7 @@ def check_randfield(diff, argv):
     if expected[:1] != b"*" or expected == b"*0\r\n":
         assert actual == expected, (argv, expected, actual)
         return
-    theirs, ours = _parse(expected), _parse(actual)
+    theirs, ours = parse_reply(expected), parse_reply(actual)
     assert len(ours) == len(theirs), (argv, expected, actual)
     count, withvalues = int(argv[2]), len(argv) == 4
     fields = ours[::2] if withvalues else ours

@@ -9,6 +9,7 @@ dump the same again: replay equals live.
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.servers import parse_reply
 from tests.test_diff_strings import run_case
 
 KEYS = st.sampled_from([b"a", b"b", b"c", b"\x00k", b""])
@@ -66,7 +67,7 @@ def dump(client) -> list:
     for db in range(16):
         client.call("SELECT", db)
         keys = client.call("KEYS", "*")
-        for key in sorted(_bulks(keys)):
+        for key in sorted(parse_reply(keys)):
             kind = client.call("TYPE", key)
             state.append((db, key, kind, contents(client, key, kind), client.call("PEXPIRETIME", key)))
     client.call("SELECT", 0)
@@ -78,9 +79,9 @@ def contents(client, key, kind: bytes):
     if kind == b"+list\r\n":
         return client.call("LRANGE", key, "0", "-1")
     if kind == b"+hash\r\n":
-        return sorted(_pairs(_bulks(client.call("HGETALL", key))))
+        return sorted(_pairs(parse_reply(client.call("HGETALL", key))))
     if kind == b"+set\r\n":
-        return sorted(_bulks(client.call("SMEMBERS", key)))
+        return sorted(parse_reply(client.call("SMEMBERS", key)))
     if kind == b"+zset\r\n":
         return client.call("ZRANGE", key, "0", "-1", "WITHSCORES")
     return client.call("GET", key)
@@ -88,13 +89,6 @@ def contents(client, key, kind: bytes):
 
 def _pairs(items: list) -> list:
     return list(zip(items[::2], items[1::2]))
-
-
-def _bulks(raw: bytes) -> list[bytes]:
-    import hiredis
-    reader = hiredis.Reader()
-    reader.feed(raw)
-    return reader.gets()
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -7,12 +7,12 @@ are checked by their invariants on Redwood, and by the state they leave.
 import collections
 import tracemalloc
 
-import hiredis
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.commands.sets import SetValue
+from tests.servers import parse_reply
 from tests.test_diff_random import assert_same_state, dump
 from tests.test_diff_strings import command, run_case
 
@@ -196,13 +196,6 @@ def sets_diff(diff):
     diff.both("CONFIG", "SET", "set-max-intset-entries", "512")
 
 
-def items(raw: bytes) -> list:
-    """A reply parsed (RESP2 or RESP3)."""
-    reader = hiredis.Reader()
-    reader.feed(raw)
-    return reader.gets()
-
-
 def run(diff, case):
     if isinstance(case, str) and case.startswith("? "):
         return diff.both(*command(case[2:]))
@@ -217,7 +210,7 @@ def run(diff, case):
 
 def _multiset(raw: bytes):
     """A reply with the order of its (innermost) arrays ignored."""
-    value = items(raw)
+    value = parse_reply(raw)
     if isinstance(value, list):
         return sorted(_multiset_item(v) for v in value)
     return value
@@ -250,7 +243,7 @@ def test_the_multiset_comparison_can_fail(sets_diff):
 def _scan_all(client, key, *options) -> list:
     cursor, seen = b"0", []
     for _ in range(10_000):
-        cursor, found = items(client.call("SSCAN", key, cursor, *options))
+        cursor, found = parse_reply(client.call("SSCAN", key, cursor, *options))
         seen.extend(found)
         if cursor == b"0":
             return seen
@@ -293,14 +286,14 @@ def test_srandmember_invariants(shared_redwood, members):
     universe = set(members)
     for count in (1, 2, 6, 7, 15, 19):          # count*3 <= size, > size: both of Redis's strategies
         for _ in range(20):
-            reply = items(client.call("SRANDMEMBER", "s", count))
+            reply = parse_reply(client.call("SRANDMEMBER", "s", count))
             assert len(reply) == count and len(set(reply)) == count and set(reply) <= universe
     for count in (-1, -5, -50):
-        reply = items(client.call("SRANDMEMBER", "s", count))
+        reply = parse_reply(client.call("SRANDMEMBER", "s", count))
         assert len(reply) == -count and set(reply) <= universe
-    assert len(set(items(client.call("SRANDMEMBER", "s", -2000)))) == 20   # repetitions, every member
-    assert items(client.call("SRANDMEMBER", "s")) in universe
-    assert items(client.call("SCARD", "s")) == 20
+    assert len(set(parse_reply(client.call("SRANDMEMBER", "s", -2000)))) == 20   # repetitions, every member
+    assert parse_reply(client.call("SRANDMEMBER", "s")) in universe
+    assert parse_reply(client.call("SCARD", "s")) == 20
     client.close()
 
 
@@ -315,10 +308,10 @@ def test_spop_invariants_and_replay(sets_diff, kind, count):
         client.call("SADD", "s", *members, *([b"x"] if kind == "hashtable-of-integers" else []))
         client.call("SREM", "s", "x")
         client.call("EXPIRE", "s", "1000")
-    popped = items(ours.call("SPOP", "s", count))
+    popped = parse_reply(ours.call("SPOP", "s", count))
     assert len(popped) == min(count, 20) and len(set(popped)) == len(popped)
     assert set(popped) <= set(members)
-    left = set(items(ours.call("SMEMBERS", "s")))
+    left = set(parse_reply(ours.call("SMEMBERS", "s")))
     assert left == set(members) - set(popped)
     most = count < 20 and (20 - count) * 5 <= count          # Redis keeps the few left in a new set
     if (kind == "intset" and most) or (count >= 20 and kind != "hashtable"):
@@ -342,7 +335,7 @@ def test_spop_one_at_a_time_until_empty(shared_redwood):
     client = shared_redwood.raw()
     members = {b"m%d" % i for i in range(50)}
     client.call("SADD", "s", *members)
-    popped = [items(client.call("SPOP", "s")) for _ in range(50)]
+    popped = [parse_reply(client.call("SPOP", "s")) for _ in range(50)]
     assert set(popped) == members
     assert client.call("EXISTS", "s") == b":0\r\n" and client.call("SPOP", "s") == b"$-1\r\n"
     client.close()
@@ -504,7 +497,7 @@ class Checker:
             return
         scan = argv[0].upper() == b"SSCAN"
         keys = argv[1:2] if scan or argv[0].upper() == b"SMEMBERS" else argv[1:]
-        size = len(items(expected)[1] if scan else items(expected))
+        size = len(parse_reply(expected)[1] if scan else parse_reply(expected))
         ordered = size <= self.max_intset and all(
             self.redis("OBJECT", "ENCODING", key) in (b"$-1\r\n", b"$6\r\nintset\r\n") for key in keys)
         assert not ordered and _multiset(expected) == _multiset(actual), (argv, expected, actual)
@@ -513,11 +506,11 @@ class Checker:
         key, count = argv[1], int(argv[2]) if len(argv) == 3 else None
         if count is not None and count < 0:
             return run_case(self.diff, argv)
-        size = items(self.redis("SCARD", key))
-        reply = items(self.diff.redwood.call(*argv))
+        size = parse_reply(self.redis("SCARD", key))
+        reply = parse_reply(self.diff.redwood.call(*argv))
         popped = [reply] if count is None else reply
         assert len(popped) == len(set(popped)) == (1 if count is None else min(count, size))
-        assert all(items(self.redis("SISMEMBER", key, member)) for member in popped)
+        assert all(parse_reply(self.redis("SISMEMBER", key, member)) for member in popped)
         if len(popped) == size:
             self.redis("DEL", key)
             return
@@ -530,8 +523,8 @@ class Checker:
 
     def srandmember(self, argv):
         expected, actual = self.diff.both(*argv)
-        theirs, ours = items(expected), items(actual)
-        members = set(items(self.redis("SMEMBERS", argv[1])))
+        theirs, ours = parse_reply(expected), parse_reply(actual)
+        members = set(parse_reply(self.redis("SMEMBERS", argv[1])))
         if len(argv) == 2:
             assert ours in members
             return

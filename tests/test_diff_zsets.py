@@ -4,11 +4,11 @@ Redis's hash-table order (ZSCAN of a skiplist) or random (ZRANDMEMBER) are compa
 multisets or checked for their invariants on Redwood itself."""
 import random
 
-import hiredis
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.servers import parse_reply
 from tests.test_diff_random import assert_same_state, dump
 from tests.test_diff_strings import command, run_case
 
@@ -299,12 +299,6 @@ ENCODING_CASES = {
 UNORDERED_RESP = (b"ZSCAN",)
 
 
-def _parse(raw: bytes):
-    reader = hiredis.Reader()
-    reader.feed(raw)
-    return reader.gets()
-
-
 def _run(diff, case):
     argv = command(case)
     if argv[0].upper() == b"ZSCAN":
@@ -317,7 +311,7 @@ def _same_scan(diff, argv):
     expected, actual = diff.both(*argv)
     if expected == actual:
         return
-    theirs, ours = _parse(expected), _parse(actual)
+    theirs, ours = parse_reply(expected), parse_reply(actual)
     assert isinstance(theirs, list) and isinstance(ours, list), (argv, expected, actual)
     assert theirs[0] == ours[0] == b"0", (argv, expected, actual)
     pairs = lambda items: sorted(zip(items[::2], items[1::2]))  # noqa: E731
@@ -359,7 +353,7 @@ def test_default_thresholds(diff):
     members = set()
     cursor = b"0"
     while True:
-        cursor, page = _parse(diff.redwood.call("ZSCAN", "z", cursor, "COUNT", "7"))
+        cursor, page = parse_reply(diff.redwood.call("ZSCAN", "z", cursor, "COUNT", "7"))
         members.update(zip(page[::2], page[1::2]))
         if cursor == b"0":
             break
@@ -381,7 +375,7 @@ def test_bylex_on_a_big_skiplist(diff):
 
 # -- random commands: invariants on Redwood ---------------------------------------------
 def _redwood(diff, *argv):
-    return _parse(diff.redwood.call(*argv))
+    return parse_reply(diff.redwood.call(*argv))
 
 
 def test_zrandmember_invariants(diff):

@@ -2,13 +2,12 @@
 as DEL with origin `evict` and replay to the same state; OOM, OBJECT FREQ and MEMORY as Redis."""
 import statistics
 
-import hiredis
 import pytest
 
 from backends import open_backend
 from engine import events
 from tests.conftest import Differential
-from tests.servers import RawClient, RealRedis
+from tests.servers import RawClient, RealRedis, parse_reply
 
 HEADROOM = 4 << 20
 # The limit is checked before each command, not after it, and leaves out the log batch that a
@@ -208,9 +207,7 @@ def test_memory_subcommands_answer_as_redis(own_diff):
 
 def _stats_fields(raw: bytes) -> list:
     """The field names of a flat RESP2 MEMORY STATS reply (db.N's nested map left out)."""
-    reader = hiredis.Reader()
-    reader.feed(raw)
-    flat = reader.gets()
+    flat = parse_reply(raw)
     return [name for name in flat[::2] if not name.startswith(b"db.")]
 
 

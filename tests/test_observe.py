@@ -4,16 +4,9 @@ the output is deterministic (ids, addresses, times and durations aside)."""
 import re
 import time
 
-import hiredis
 
 from tests.conftest import run_steps
-from tests.servers import RawClient, encode_command
-
-
-def parse(raw: bytes):
-    reader = hiredis.Reader()
-    reader.feed(raw)
-    return reader.gets()
+from tests.servers import RawClient, encode_command, parse_reply
 
 
 def for_both(both, *argv):
@@ -39,7 +32,7 @@ def _slow_entries(sessions):
     client = sessions["slow"]
     for argv in SLOW_COMMANDS:
         client.call(*argv)
-    return parse(client.call("SLOWLOG", "GET", "-1"))
+    return parse_reply(client.call("SLOWLOG", "GET", "-1"))
 
 
 def test_slowlog_entries_as_redis_logs_them(both):
@@ -84,7 +77,7 @@ def test_latency_monitor_records_slow_commands(both):
     try:
         for_both(both, "DEBUG", "SLEEP", "0.02")
         for_both(both, "GET", "x")
-        replies = [[parse(sessions["setup"].call("LATENCY", *argv)) for sessions in both]
+        replies = [[parse_reply(sessions["setup"].call("LATENCY", *argv)) for sessions in both]
                    for argv in (("LATEST",), ("HISTORY", "command"))]
     finally:
         for_both(both, "CONFIG", "SET", "latency-monitor-threshold", "0")
@@ -320,17 +313,11 @@ def test_client_unblock_ends_wait_with_its_timeout_reply(both):
 
 def _stats_lines(raw: bytes, section: str) -> list:
     """An INFO section's lines, with commandstats' timings (which differ) taken out."""
-    text = hiredis_text(raw)
+    text = parse_reply(raw).decode()
     lines = [line for line in text.split("\r\n") if line and not line.startswith("#")]
     if section == "commandstats":
         lines = sorted(re.sub(r"usec=\d+,usec_per_call=[\d.]+,", "", line) for line in lines)
     return lines
-
-
-def hiredis_text(raw: bytes) -> str:
-    reader = hiredis.Reader()
-    reader.feed(raw)
-    return reader.gets().decode()
 
 
 def test_info_commandstats_and_errorstats_as_redis(both):

@@ -10,11 +10,10 @@ import sys
 import termios
 import time
 
-import hiredis
 import pytest
 import redis
 
-from tests.servers import ROOT, Redwood, free_port
+from tests.servers import ROOT, Redwood, free_port, parse_reply
 
 
 def run_cli(*args, **kwargs):
@@ -181,10 +180,9 @@ def test_command_docs_arguments_have_redis_shape(real_redis, shared_redwood, nam
     def docs(server):
         raw = server.raw()
         raw.call("HELLO", "3")
-        reader = hiredis.Reader()
-        reader.feed(raw.call("COMMAND", "DOCS", name))
+        docs = parse_reply(raw.call("COMMAND", "DOCS", name))
         raw.close()
-        return reader.gets()[name.encode()]
+        return docs[name.encode()]
     ours, theirs = docs(shared_redwood), docs(real_redis)
     assert ours[b"summary"] and ours[b"since"] == theirs[b"since"] and ours[b"group"] == theirs[b"group"]
     assert _shape(ours.get(b"arguments", [])) == _shape(theirs.get(b"arguments", []))
