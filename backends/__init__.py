@@ -1,12 +1,65 @@
 """Durable logs and snapshot stores behind one contract (`backends.base.Backend`)."""
+import contextlib
+import os
+import shutil
+
+from backends.base import LogUnavailable
+
+KINDS = ("lmdb", "sqlite", "memory")
+_FILES = {"log.lmdb": "lmdb", "redwood.sqlite3": "sqlite"}   # what each durable kind creates
 
 
 def open_backend(kind: str, path: str):
-    """The backend named `kind` (lmdb, memory) over the data directory `path`."""
+    """The backend named `kind` (lmdb, sqlite, memory) over the data directory `path`; a
+    directory that holds the other durable kind is refused (opening it would start an empty
+    log beside the real one)."""
+    if kind != "memory" and (found := detect_backend(path)) not in (None, kind):
+        raise LogUnavailable(f"{path!r} holds a {found} store, not {kind} (see `redwood convert`)")
     if kind == "lmdb":
         from backends.lmdb import LmdbBackend
         return LmdbBackend(path)
+    if kind == "sqlite":
+        from backends.sqlite import SqliteBackend
+        return SqliteBackend(path)
     if kind == "memory":
         from backends.memory import MemoryBackend
-        return MemoryBackend()
-    raise ValueError(f"unknown backend {kind!r} (known: lmdb, memory)")
+        return MemoryBackend(path)
+    raise ValueError(f"unknown backend {kind!r} (known: {', '.join(KINDS)})")
+
+
+def detect_backend(path: str) -> str | None:
+    """The kind of store the data directory `path` holds, from its files; None when it holds
+    none (missing or empty)."""
+    for name, kind in _FILES.items():
+        if os.path.exists(os.path.join(path, name)):
+            return kind
+    return None
+
+
+def directory_size(path: str) -> int:
+    """Bytes of the files under `path`."""
+    return sum(os.path.getsize(os.path.join(root, name))
+               for root, _dirs, files in os.walk(path) for name in files)
+
+
+@contextlib.contextmanager
+def complete_backup(dest: str):
+    """Write a backup into `<dest>.partial`, then sync every file and directory of it and
+    rename it to `dest`: after a crash a backup is either whole or visibly partial."""
+    partial = dest + ".partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    os.makedirs(os.path.dirname(partial), exist_ok=True)
+    yield partial
+    for root, _dirs, files in os.walk(partial, topdown=False):
+        for path in [os.path.join(root, name) for name in files] + [root]:
+            _fsync(path)
+    os.rename(partial, dest)
+    _fsync(os.path.dirname(dest))
+
+
+def _fsync(path: str):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

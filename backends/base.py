@@ -1,12 +1,38 @@
-"""The contract every backend keeps. The engine imports this, never a concrete backend."""
-from typing import Iterator, Protocol
+"""The contract every backend keeps. The engine imports this, never a concrete backend.
+
+A backend holds three things for one data directory: the log (seq -> event record), the
+snapshots (each a sequence of chunks, as of one seq) and the metadata (name -> bytes).
+The live server is the only writer of the log; a second process (the snapshot builder,
+`redwood check`, `redwood info`) may open the same directory at the same time to read
+the log, write snapshots and drop the log's head (`truncate_before`). Every write that
+second process makes is a short transaction (one chunk, or a few thousand records), so
+the server's commits never wait for more than one of them.
+"""
+from typing import Iterable, Iterator, NamedTuple, Protocol
 
 
 class LogUnavailable(Exception):
     """The log cannot be written (disk full, I/O error): writes must stop."""
 
 
+class SnapshotInfo(NamedTuple):
+    seq: int        # the last event the snapshot contains; also its name (one snapshot per seq)
+    ts: int         # that event's time, ms since the epoch
+    size: int       # bytes, all chunks
+    chunks: int     # how many chunks
+    created: int    # when it was written, ms since the epoch
+
+
+class DiskUsage(NamedTuple):
+    log: int        # bytes the log's records take on disk (pages), an estimate where exact is dear
+    snapshots: int  # bytes of the complete snapshots' chunks
+    total: int      # the data directory's files
+
+
 class Backend(Protocol):
+    kind: str       # "lmdb", "sqlite", "memory"
+
+    # -- the log ---------------------------------------------------------------------------
     def append(self, batch: list[tuple[int, bytes]]) -> int:
         """Stage (seq, record) pairs, seqs dense and increasing; returns the last seq.
         Nothing is visible to readers or durable before `commit`."""
@@ -30,14 +56,54 @@ class Backend(Protocol):
 
     @property
     def first_seq(self) -> int:
-        """The oldest seq held (0 when the log is empty)."""
+        """The oldest seq held (0 when the log is empty); read afresh, since another process
+        may have dropped the log's head."""
 
     @property
     def last_seq(self) -> int:
         """The newest committed seq (0 when the log is empty)."""
 
+    def truncate_before(self, seq: int) -> int:
+        """Drop the records with a seq below `seq` (which must be <= last_seq, so the log is
+        never emptied and its seqs go on), in short transactions; returns how many."""
+
+    def put_records(self, records: Iterable[tuple[int, bytes]]) -> None:
+        """Write committed (seq, record) pairs as they are, replacing any at the same seq,
+        in short synced transactions: for tools (`redwood convert`, migrations, `check
+        --truncate` uses delete_records), never for the live server, which appends."""
+
+    def delete_records(self, from_seq: int) -> int:
+        """Drop the records from from_seq to the end (a torn tail); returns how many."""
+
+    # -- snapshots -------------------------------------------------------------------------
+    def write_snapshot(self, seq: int, ts: int, chunks: Iterable[bytes]) -> SnapshotInfo:
+        """Store a snapshot chunk by chunk, one short transaction each, and make it visible
+        at the end, synced, in one step: a crash before that leaves no snapshot at `seq`
+        (its partial chunks are removed by the next write_snapshot or delete_snapshot).
+        An existing snapshot at the same seq is replaced."""
+
+    def snapshots(self) -> list[SnapshotInfo]:
+        """The complete snapshots, oldest first."""
+
+    def read_snapshot(self, seq: int) -> Iterator[bytes]:
+        """The chunks of the snapshot at `seq`, in order (KeyError if there is none)."""
+
+    def delete_snapshot(self, seq: int) -> None: ...
+
+    # -- metadata and the directory --------------------------------------------------------
     def get_meta(self, name: str) -> bytes | None: ...
 
-    def set_meta(self, name: str, value: bytes) -> None: ...
+    def set_meta(self, name: str, value: bytes) -> None:
+        """Set and sync one metadata entry."""
+
+    def meta_items(self) -> dict[str, bytes]:
+        """Every metadata entry (for convert and info)."""
+
+    def disk_usage(self) -> DiskUsage: ...
+
+    def backup(self, dest: str) -> None:
+        """A consistent copy of the whole store (log, snapshots, metadata) into the new
+        directory `dest`, openable as a store of the same kind."""
 
     def close(self) -> None: ...
+

@@ -1,48 +1,69 @@
-"""The LMDB backend: sub-databases `log` (8-byte big-endian seq -> record) and `meta`.
+"""The LMDB backend: sub-databases `log` (8-byte big-endian seq -> record), `meta`
+(name -> value), `snap` (seq + 4-byte chunk index -> chunk) and `snaps` (seq -> SnapshotInfo).
 
 The environment is opened without LMDB's own syncing; `commit(sync=True)`
 flushes explicitly, so one environment serves `always`, `everysec` and `no`.
-Readers in other processes are allowed (LMDB's lock file), which snapshots
-and `redwood log` rely on.
+Other processes may open the same directory (LMDB's lock file): the snapshot
+builder reads the log, writes snapshots and drops the log's head while the
+server appends, each in short write transactions, since every writer waits on
+LMDB's one writer lock.
 """
 import os
+import struct
+import time
+from contextlib import contextmanager
 
 import lmdb
 
-from backends.base import LogUnavailable
+from backends import complete_backup, directory_size
+from backends.base import DiskUsage, LogUnavailable, SnapshotInfo
 
 SEQ_BYTES = 8
 MAP_SIZE = 1 << 40   # sparse: address space, not disk
+RECORDS_PER_TXN = 1000   # ~0.3 ms of deletes: the server's commit waits at most that
+CHUNKS_PER_TXN = 16
+SNAP_INFO = struct.Struct(">QQQQ")   # ts, size, chunks, created
+CHUNK_INDEX = struct.Struct(">I")
 
 
 def seq_key(seq: int) -> bytes:
     return seq.to_bytes(SEQ_BYTES, "big")
 
 
+def chunk_key(seq: int, n: int) -> bytes:
+    return seq_key(seq) + CHUNK_INDEX.pack(n)
+
+
 class LmdbBackend:
-    def __init__(self, path: str, readonly: bool = False):
+    kind = "lmdb"
+
+    def __init__(self, path: str):
+        self.path = path
         try:
             os.makedirs(path, exist_ok=True)
             self.env = lmdb.open(
                 os.path.join(path, "log.lmdb"), map_size=MAP_SIZE, max_dbs=8,
-                sync=False, metasync=False, readahead=False, readonly=readonly,
+                sync=False, metasync=False, readahead=False,
             )
-            self.log = self.env.open_db(b"log", create=not readonly)
-            self.meta = self.env.open_db(b"meta", create=not readonly)
+            self.env.reader_check()   # free the reader slots of killed processes
+            self.log, self.meta, self.snap, self.snaps = (
+                self.env.open_db(name) for name in (b"log", b"meta", b"snap", b"snaps"))
         except (lmdb.Error, OSError) as exc:
             raise LogUnavailable(f"cannot open {path!r}: {exc}") from exc
         self._txn = None
-        self._staged = (0, 0)   # first and last seq of the open write transaction
-        self._first, self._last = self._bounds()
+        self._staged_last = 0
+        self._last = None   # cached once this process commits: it is then the log's writer
 
-    def _bounds(self):
-        with self.env.begin(db=self.log) as txn, txn.cursor() as cur:
-            if not cur.first():
-                return 0, 0
-            first = int.from_bytes(cur.key(), "big")
-            cur.last()
-            return first, int.from_bytes(cur.key(), "big")
+    @contextmanager
+    def _write(self):
+        """One write transaction (committed on exit), its failures as LogUnavailable."""
+        try:
+            with self.env.begin(write=True) as txn:
+                yield txn
+        except lmdb.Error as exc:
+            raise LogUnavailable(str(exc)) from exc
 
+    # -- the log -----------------------------------------------------------------------------
     def append(self, batch):
         try:
             if self._txn is None:
@@ -52,28 +73,25 @@ class LmdbBackend:
         except lmdb.Error as exc:
             self.abort()
             raise LogUnavailable(str(exc)) from exc
-        self._staged = (self._staged[0] or batch[0][0], batch[-1][0])
-        return batch[-1][0]
+        self._staged_last = batch[-1][0]
+        return self._staged_last
 
     def commit(self, sync):
         txn, self._txn = self._txn, None
         if txn is None:
             return
-        (first, last), self._staged = self._staged, (0, 0)
         try:
             txn.commit()
-            if sync:
-                self.env.sync(True)
         except lmdb.Error as exc:
             raise LogUnavailable(str(exc)) from exc
-        self._first = self._first or first
-        self._last = last
+        self._last = self._staged_last   # committed, even if the sync below fails
+        if sync:
+            self.sync()
 
     def abort(self):
         if self._txn is not None:
             self._txn.abort()
             self._txn = None
-        self._staged = (0, 0)
 
     def sync(self):
         try:
@@ -106,21 +124,142 @@ class LmdbBackend:
 
     @property
     def first_seq(self):
-        return self._first
+        with self.env.begin(db=self.log) as txn, txn.cursor() as cur:
+            return int.from_bytes(cur.key(), "big") if cur.first() else 0
 
     @property
     def last_seq(self):
-        return self._last
+        if self._last is not None:
+            return self._last
+        with self.env.begin(db=self.log) as txn, txn.cursor() as cur:
+            return int.from_bytes(cur.key(), "big") if cur.last() else 0
 
+    def truncate_before(self, seq):
+        if seq > self.last_seq:
+            raise ValueError(f"cannot truncate before {seq}: the log ends at {self.last_seq}")
+        stop = seq_key(seq)
+        return self._delete_records(lmdb.Cursor.first, lambda key: key < stop)
+
+    def delete_records(self, from_seq):
+        start = seq_key(from_seq)
+        deleted = self._delete_records(lmdb.Cursor.last, lambda key: key >= start)
+        self._last = None
+        return deleted
+
+    def _delete_records(self, position, wanted):
+        """Delete records at the cursor's `position` (first or last) while they are `wanted`,
+        in transactions of RECORDS_PER_TXN records; synced at the end."""
+        deleted = 0
+        while True:
+            n = 0
+            with self._write() as txn, txn.cursor(self.log) as cur:
+                while n < RECORDS_PER_TXN and position(cur) and wanted(cur.key()):
+                    cur.delete()
+                    n += 1
+            deleted += n
+            if n < RECORDS_PER_TXN:
+                break
+        if deleted:
+            self.sync()
+        return deleted
+
+    def put_records(self, records):
+        batch = []
+        for seq, record in records:
+            batch.append((seq_key(seq), record))
+            if len(batch) == RECORDS_PER_TXN:
+                self._put_batch(batch)
+                batch = []
+        if batch:
+            self._put_batch(batch)
+        self._last = None
+
+    def _put_batch(self, batch):
+        with self._write() as txn, txn.cursor(self.log) as cur:
+            cur.putmulti(batch)
+        self.sync()
+
+    # -- snapshots ---------------------------------------------------------------------------
+    def write_snapshot(self, seq, ts, chunks):
+        self.delete_snapshot(seq)   # replaced; and a killed writer's leftovers go
+        size = n = 0
+        for chunk in chunks:
+            with self._write() as txn:
+                txn.put(chunk_key(seq, n), chunk, db=self.snap)
+            size += len(chunk)
+            n += 1
+        self.sync()
+        info = SnapshotInfo(seq, ts, size, n, int(time.time() * 1000))
+        with self._write() as txn:
+            txn.put(seq_key(seq), SNAP_INFO.pack(*info[1:]), db=self.snaps)
+        self.sync()
+        return info
+
+    def snapshots(self):
+        with self.env.begin(db=self.snaps) as txn:
+            return [SnapshotInfo(int.from_bytes(key, "big"), *SNAP_INFO.unpack(value))
+                    for key, value in txn.cursor()]
+
+    def read_snapshot(self, seq):
+        # One read transaction: the chunks are those of one snapshot even if it is replaced meanwhile.
+        with self.env.begin(buffers=False) as txn:
+            value = txn.get(seq_key(seq), db=self.snaps)
+            if value is None:
+                raise KeyError(seq)
+            for n in range(SNAP_INFO.unpack(value)[2]):
+                yield txn.get(chunk_key(seq, n), db=self.snap) or b""    # lost: fails its checksum
+
+    def delete_snapshot(self, seq):
+        with self._write() as txn:
+            deleted = txn.delete(seq_key(seq), db=self.snaps)
+        if deleted:
+            self.sync()
+        self._drop_partial_chunks()
+
+    def _drop_partial_chunks(self):
+        """Delete the chunks of every seq that has no `snaps` entry: a snapshot being deleted or
+        replaced, or the leftovers of a writer that was killed. Only one process writes snapshots."""
+        with self.env.begin() as txn:
+            complete = set(txn.cursor(self.snaps).iternext(values=False))
+            orphans = [key for key in txn.cursor(self.snap).iternext(values=False)
+                       if key[:SEQ_BYTES] not in complete]
+        for start in range(0, len(orphans), CHUNKS_PER_TXN):
+            with self._write() as txn:
+                for key in orphans[start:start + CHUNKS_PER_TXN]:
+                    txn.delete(key, db=self.snap)
+        if orphans:
+            self.sync()
+
+    # -- metadata and the directory ----------------------------------------------------------
     def get_meta(self, name):
         with self.env.begin(db=self.meta) as txn:
             return txn.get(name.encode())
 
     def set_meta(self, name, value):
-        with self.env.begin(write=True, db=self.meta) as txn:
-            txn.put(name.encode(), value)
-        self.env.sync(True)
+        with self._write() as txn:
+            txn.put(name.encode(), value, db=self.meta)
+        self.sync()
+
+    def meta_items(self):
+        with self.env.begin(db=self.meta) as txn:
+            return {key.decode(): value for key, value in txn.cursor()}
+
+    def disk_usage(self):
+        with self.env.begin() as txn:
+            stat = txn.stat(self.log)
+        log = (stat["branch_pages"] + stat["leaf_pages"] + stat["overflow_pages"]) * stat["psize"]
+        return DiskUsage(log, sum(info.size for info in self.snapshots()), directory_size(self.path))
+
+    def backup(self, dest):
+        with complete_backup(dest) as partial:
+            target = os.path.join(partial, "log.lmdb")
+            os.makedirs(target)
+            try:
+                self.env.copy(target, compact=True)
+            except lmdb.Error as exc:
+                raise LogUnavailable(f"cannot back up into {dest!r}: {exc}") from exc
 
     def close(self):
         self.abort()
         self.env.close()
+

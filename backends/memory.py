@@ -1,14 +1,26 @@
 """The in-memory reference backend: the contract with nothing durable, for fast unit tests."""
-from backends.base import LogUnavailable
+import copy
+import time
+
+from backends.base import DiskUsage, LogUnavailable, SnapshotInfo
+
+_backups: dict[str, "MemoryBackend"] = {}   # backup() destinations, for this process's lifetime
 
 
 class MemoryBackend:
-    def __init__(self):
+    kind = "memory"
+
+    def __init__(self, path: str = ""):
         self.log: dict[int, bytes] = {}
         self.meta: dict[str, bytes] = {}
+        self.snaps: dict[int, SnapshotInfo] = {}
+        self.chunks: dict[tuple[int, int], bytes] = {}   # (seq, n) -> chunk, as the durable backends store them
         self.staged: list[tuple[int, bytes]] = []
         self.fail_next_commit = False   # lets tests exercise the failure path
+        if path in _backups:
+            self.__dict__.update(copy.deepcopy(_backups[path].__dict__))
 
+    # -- the log -----------------------------------------------------------------------------
     def append(self, batch):
         self.staged.extend(batch)
         return batch[-1][0]
@@ -27,8 +39,8 @@ class MemoryBackend:
         pass
 
     def read(self, from_seq, to_seq=None):
-        last = self.last_seq if to_seq is None else min(to_seq, self.last_seq)
-        for seq in range(max(from_seq, self.first_seq), last + 1):
+        last = self.last_seq if to_seq is None else to_seq
+        for seq in sorted(seq for seq in self.log if from_seq <= seq <= last):
             yield seq, self.log[seq]
 
     def scan(self, from_seq, to_seq=None):
@@ -43,11 +55,63 @@ class MemoryBackend:
     def last_seq(self):
         return max(self.log) if self.log else 0
 
+    def truncate_before(self, seq):
+        if seq > self.last_seq:
+            raise ValueError(f"cannot truncate before {seq}: the log ends at {self.last_seq}")
+        return self._delete([s for s in self.log if s < seq])
+
+    def put_records(self, records):
+        self.log.update(records)
+
+    def delete_records(self, from_seq):
+        return self._delete([s for s in self.log if s >= from_seq])
+
+    def _delete(self, seqs):
+        for seq in seqs:
+            del self.log[seq]
+        return len(seqs)
+
+    # -- snapshots ---------------------------------------------------------------------------
+    def write_snapshot(self, seq, ts, chunks):
+        self.delete_snapshot(seq)
+        size = n = 0
+        for chunk in chunks:
+            self.chunks[seq, n] = bytes(chunk)
+            size += len(chunk)
+            n += 1
+        self.snaps[seq] = info = SnapshotInfo(seq, ts, size, n, int(time.time() * 1000))
+        return info
+
+    def snapshots(self):
+        return sorted(self.snaps.values())
+
+    def read_snapshot(self, seq):
+        for n in range(self.snaps[seq].chunks):
+            yield self.chunks[seq, n]
+
+    def delete_snapshot(self, seq):
+        """Also drops the chunks left by a write_snapshot that failed midway."""
+        self.snaps.pop(seq, None)
+        for key in [key for key in self.chunks if key[0] not in self.snaps]:
+            del self.chunks[key]
+
+    # -- metadata and the directory ----------------------------------------------------------
     def get_meta(self, name):
         return self.meta.get(name)
 
     def set_meta(self, name, value):
         self.meta[name] = value
+
+    def meta_items(self):
+        return dict(self.meta)
+
+    def disk_usage(self):
+        log = sum(map(len, self.log.values()))
+        snapshots = sum(info.size for info in self.snaps.values())
+        return DiskUsage(log, snapshots, log + snapshots + sum(map(len, self.meta.values())))
+
+    def backup(self, dest):
+        _backups[dest] = copy.deepcopy(self)
 
     def close(self):
         pass

@@ -1,12 +1,23 @@
-"""The backend contract, one suite run against every backend."""
+"""The backend contract, one suite run against every backend; the durable ones also against
+a second real process writing the same directory, and one killed mid-snapshot."""
+import ast
+import sqlite3
+import subprocess
+import sys
+import time
+
 import pytest
 
-from backends import open_backend
+from backends import detect_backend, open_backend
 from backends.base import LogUnavailable
+from backends.sqlite import FILE, SCHEMA_VERSION
 from engine import events
+from tests.servers import ROOT
+
+DURABLE = ["lmdb", "sqlite"]
 
 
-@pytest.fixture(params=["memory", "lmdb"])
+@pytest.fixture(params=["memory", *DURABLE])
 def backend(request, tmp_path):
     b = open_backend(request.param, str(tmp_path / "data"))
     yield b
@@ -17,6 +28,34 @@ def record(seq, key=b"k"):
     return events.encode(seq, 1000 + seq, 0, events.ORIGIN_INTERNAL, [b"SET", key, b"%d" % seq])
 
 
+def commit_records(backend, first, last, sync=False):
+    backend.append([(seq, record(seq)) for seq in range(first, last + 1)])
+    backend.commit(sync=sync)
+
+
+def seqs(backend, from_seq=1):
+    return [seq for seq, _ in backend.read(from_seq)]
+
+
+def stored_chunks(backend) -> set[tuple[int, int]]:
+    """(seq, n) of every chunk the backend holds, part of a visible snapshot or not."""
+    if backend.kind == "memory":
+        return set(backend.chunks)
+    if backend.kind == "lmdb":
+        with backend.env.begin(db=backend.snap) as txn:
+            return {(int.from_bytes(key[:8], "big"), int.from_bytes(key[8:], "big"))
+                    for key in txn.cursor().iternext(values=False)}
+    return set(backend.db.execute("SELECT seq, n FROM snapshot_chunks").fetchall())
+
+
+def python_process(kind, path, script) -> subprocess.Popen:
+    """Another process with the same store open as `b`, running `script`."""
+    prelude = f"import time\nfrom backends import open_backend\nb = open_backend({kind!r}, {path!r})\n"
+    return subprocess.Popen([sys.executable, "-c", prelude + script], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)
+
+
+# -- the log -----------------------------------------------------------------------------------
 def test_empty_log_has_no_bounds(backend):
     assert (backend.first_seq, backend.last_seq) == (0, 0)
     assert list(backend.read(1)) == []
@@ -27,7 +66,7 @@ def test_append_is_invisible_until_commit(backend):
     assert backend.last_seq == 0
     backend.commit(sync=True)
     assert (backend.first_seq, backend.last_seq) == (1, 2)
-    assert [seq for seq, _ in backend.read(1)] == [1, 2]
+    assert seqs(backend) == [1, 2]
 
 
 def test_abort_discards_the_staged_batch(backend):
@@ -40,31 +79,54 @@ def test_abort_discards_the_staged_batch(backend):
 
 def test_read_ranges(backend):
     for start in (1, 4, 7):
-        backend.append([(s, record(s)) for s in range(start, start + 3)])
-        backend.commit(sync=False)
-    assert [s for s, _ in backend.read(4)] == list(range(4, 10))
+        commit_records(backend, start, start + 2)
+    assert seqs(backend, 4) == list(range(4, 10))
     assert [s for s, _ in backend.read(2, 5)] == [2, 3, 4, 5]
-    assert [s for s, _ in backend.read(10)] == []
+    assert seqs(backend, 10) == []
     seq, raw = next(iter(backend.read(5)))
     assert events.decode(seq, raw).argv == [b"SET", b"k", b"5"]
 
 
-def test_meta_round_trip(backend):
-    assert backend.get_meta("log_id") is None
-    backend.set_meta("log_id", b"abc")
-    assert backend.get_meta("log_id") == b"abc"
+def test_scan_matches_read(backend):
+    commit_records(backend, 1, 5)
+    for bounds in ((1, None), (2, 4), (5, 5), (6, None)):
+        scanned = [(int.from_bytes(bytes(key), "big"), bytes(rec)) for key, rec in backend.scan(*bounds)]
+        assert scanned == list(backend.read(*bounds))
 
 
-def test_lmdb_survives_reopen(tmp_path):
-    path = str(tmp_path / "data")
-    b = open_backend("lmdb", path)
-    b.append([(1, record(1)), (2, record(2))])
-    b.commit(sync=True)
-    b.close()
-    b = open_backend("lmdb", path)
-    assert (b.first_seq, b.last_seq) == (1, 2)
-    assert [events.decode(s, r).argv[2] for s, r in b.read(1)] == [b"1", b"2"]
-    b.close()
+def test_long_reads_cross_fetch_batches(backend):
+    commit_records(backend, 1, 25000)
+    assert seqs(backend) == list(range(1, 25001))
+    assert [int.from_bytes(bytes(key), "big") for key, _ in backend.scan(3, 24000)] == list(range(3, 24001))
+
+
+def test_truncate_before_drops_exactly_the_records_below(backend):
+    commit_records(backend, 1, 12000)   # more records than one deleting transaction takes
+    with pytest.raises(ValueError):
+        backend.truncate_before(12001)
+    assert backend.truncate_before(11000) == 10999
+    assert (backend.first_seq, backend.last_seq) == (11000, 12000)
+    assert seqs(backend) == list(range(11000, 12001))
+    assert backend.truncate_before(11000) == 0
+    assert backend.truncate_before(12000) == 1000
+    assert (backend.first_seq, backend.last_seq) == (12000, 12000)
+    commit_records(backend, 12001, 12001)
+    assert seqs(backend) == [12000, 12001]
+
+
+def test_put_and_delete_records(backend):
+    commit_records(backend, 1, 10)
+    assert backend.delete_records(8) == 3
+    assert backend.last_seq == 7
+    assert backend.delete_records(100) == 0
+    backend.put_records([(8, record(8, b"new")), (3, record(3, b"again"))])
+    assert (backend.first_seq, backend.last_seq) == (1, 8)
+    assert {seq: events.decode(seq, raw).argv[1] for seq, raw in backend.read(3)} == {
+        3: b"again", 4: b"k", 5: b"k", 6: b"k", 7: b"k", 8: b"new"}
+    backend.put_records((seq, record(seq)) for seq in range(9, 12010))
+    assert backend.last_seq == 12009
+    assert backend.delete_records(9) == 12001
+    assert seqs(backend) == list(range(1, 9))
 
 
 def test_memory_backend_failure_discards_batch():
@@ -76,9 +138,213 @@ def test_memory_backend_failure_discards_batch():
     assert b.last_seq == 0
 
 
-def test_scan_matches_read(backend):
-    backend.append([(seq, record(seq)) for seq in range(1, 6)])
-    backend.commit(sync=False)
-    for bounds in ((1, None), (2, 4), (5, 5), (6, None)):
-        scanned = [(int.from_bytes(bytes(key), "big"), bytes(rec)) for key, rec in backend.scan(*bounds)]
-        assert scanned == list(backend.read(*bounds))
+def test_sqlite_full_database_is_log_unavailable(tmp_path):
+    """A real SQLITE_FULL (max_page_count caps the file): the batch is refused and discarded,
+    and the log takes writes again once there is room."""
+    b = open_backend("sqlite", str(tmp_path / "data"))
+    commit_records(b, 1, 10)
+    pages = b.db.execute("PRAGMA page_count").fetchone()[0]
+    b.db.execute(f"PRAGMA max_page_count={pages}")
+    b.append([(seq, record(seq, b"x" * 10000)) for seq in range(11, 20)])
+    with pytest.raises(LogUnavailable, match="full"):
+        b.commit(sync=True)
+    assert (b.last_seq, seqs(b)) == (10, list(range(1, 11)))
+    b.db.execute(f"PRAGMA max_page_count={pages * 100}")
+    commit_records(b, 11, 12, sync=True)
+    assert b.last_seq == 12
+    b.close()
+
+
+# -- snapshots ---------------------------------------------------------------------------------
+def test_snapshot_write_list_read_replace_delete(backend):
+    assert backend.snapshots() == []
+    before = int(time.time() * 1000)
+    ten = backend.write_snapshot(10, 1010, [b"one", b"", b"three"])
+    assert ten[:4] == (10, 1010, 8, 3) and ten.created >= before
+    five = backend.write_snapshot(5, 1005, iter([b"x" * 300_000]))
+    assert backend.snapshots() == [five, ten]
+    assert list(backend.read_snapshot(10)) == [b"one", b"", b"three"]
+    assert list(backend.read_snapshot(5)) == [b"x" * 300_000]
+    with pytest.raises(KeyError):
+        list(backend.read_snapshot(7))
+
+    replaced = backend.write_snapshot(10, 1010, [b"replaced"])
+    assert backend.snapshots() == [five, replaced]
+    assert list(backend.read_snapshot(10)) == [b"replaced"]
+    assert stored_chunks(backend) == {(5, 0), (10, 0)}
+
+    backend.delete_snapshot(5)
+    assert backend.snapshots() == [replaced]
+    with pytest.raises(KeyError):
+        list(backend.read_snapshot(5))
+    assert stored_chunks(backend) == {(10, 0)}
+
+
+def test_a_failed_snapshot_is_invisible_and_cleaned_up_by_the_next_write(backend):
+    def chunks():
+        yield b"part"
+        raise RuntimeError("the builder failed")
+
+    kept = backend.write_snapshot(3, 1003, [b"kept"])
+    with pytest.raises(RuntimeError):
+        backend.write_snapshot(5, 1005, chunks())
+    assert backend.snapshots() == [kept]
+    with pytest.raises(KeyError):
+        list(backend.read_snapshot(5))
+    assert stored_chunks(backend) == {(3, 0), (5, 0)}
+    backend.write_snapshot(7, 1007, [b"next"])
+    assert stored_chunks(backend) == {(3, 0), (7, 0)}
+
+
+# -- metadata and the directory ----------------------------------------------------------------
+def test_meta_round_trip(backend):
+    assert backend.get_meta("log_id") is None
+    assert backend.meta_items() == {}
+    backend.set_meta("log_id", b"abc")
+    backend.set_meta("format_version", b"1")
+    backend.set_meta("log_id", b"def")
+    assert backend.get_meta("log_id") == b"def"
+    assert backend.meta_items() == {"log_id": b"def", "format_version": b"1"}
+
+
+def test_disk_usage_grows_with_data(backend):
+    empty = backend.disk_usage()
+    assert empty.snapshots == 0
+    backend.append([(seq, record(seq, b"k" * 1000)) for seq in range(1, 1001)])
+    backend.commit(sync=True)
+    logged = backend.disk_usage()
+    assert logged.log > empty.log + 1_000_000 and logged.total > empty.total
+    backend.write_snapshot(1000, 2000, [b"s" * 100_000] * 3)
+    snapped = backend.disk_usage()
+    assert snapped.snapshots == 300_000 and snapped.total > logged.total
+    assert snapped.total >= snapped.log + snapped.snapshots
+
+
+def test_backup_opens_as_an_equal_store(backend, tmp_path):
+    commit_records(backend, 1, 100)
+    backend.truncate_before(40)
+    backend.set_meta("log_id", b"abc")
+    backend.write_snapshot(50, 1050, [b"a", b"b"])
+    dest = str(tmp_path / "copy")
+    backend.backup(dest)
+    commit_records(backend, 101, 110)   # after the backup: not in it
+    copy = open_backend(backend.kind, dest)
+    try:
+        assert (copy.first_seq, copy.last_seq) == (40, 100)
+        assert list(copy.read(1)) == list(backend.read(1, 100))
+        assert copy.meta_items() == {"log_id": b"abc"}
+        assert copy.snapshots() == backend.snapshots()
+        assert list(copy.read_snapshot(50)) == [b"a", b"b"]
+    finally:
+        copy.close()
+
+
+def test_detect_backend(backend, tmp_path):
+    assert detect_backend(str(tmp_path / "missing")) is None
+    (tmp_path / "empty").mkdir()
+    assert detect_backend(str(tmp_path / "empty")) is None
+    assert detect_backend(str(tmp_path / "data")) == (None if backend.kind == "memory" else backend.kind)
+
+
+@pytest.mark.parametrize("kind, other", [("lmdb", "sqlite"), ("sqlite", "lmdb")])
+def test_a_store_of_the_other_kind_is_refused(kind, other, tmp_path):
+    path = str(tmp_path / "data")
+    open_backend(kind, path).close()
+    with pytest.raises(LogUnavailable, match=f"holds a {kind} store"):
+        open_backend(other, path)
+    assert detect_backend(path) == kind
+
+
+# -- durable backends: reopen, other processes, kill -9 ----------------------------------------
+@pytest.mark.parametrize("kind", DURABLE)
+def test_reopen_keeps_everything(kind, tmp_path):
+    path = str(tmp_path / "data")
+    b = open_backend(kind, path)
+    commit_records(b, 1, 2, sync=True)
+    commit_records(b, 3, 5, sync=False)
+    b.truncate_before(2)
+    b.set_meta("log_id", b"abc")
+    info = b.write_snapshot(4, 1004, [b"chunk"])
+    b.close()
+    b = open_backend(kind, path)
+    try:
+        assert (b.first_seq, b.last_seq) == (2, 5)
+        assert [events.decode(s, r).argv[2] for s, r in b.read(1)] == [b"2", b"3", b"4", b"5"]
+        assert b.meta_items() == {"log_id": b"abc"}
+        assert b.snapshots() == [info]
+        assert list(b.read_snapshot(4)) == [b"chunk"]
+    finally:
+        b.close()
+
+
+def test_sqlite_records_its_schema_version_and_refuses_a_newer_one(tmp_path):
+    path = str(tmp_path / "data")
+    open_backend("sqlite", path).close()
+    db = sqlite3.connect(str(tmp_path / "data" / FILE))
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(LogUnavailable, match=f"schema version {SCHEMA_VERSION + 1}"):
+        open_backend("sqlite", path)
+
+
+@pytest.mark.parametrize("kind", DURABLE)
+def test_another_process_snapshots_and_truncates_while_this_one_appends(kind, tmp_path):
+    path = str(tmp_path / "data")
+    b = open_backend(kind, path)
+    try:
+        commit_records(b, 1, 12000)
+        assert (b.first_seq, b.snapshots()) == (1, [])
+        builder = python_process(kind, path, """
+b.write_snapshot(10000, 7, (bytes([n]) * 200_000 for n in range(20)))
+dropped = b.truncate_before(10000)
+print(repr((dropped, b.first_seq, [tuple(info) for info in b.snapshots()])))
+""")
+        seq = 12000
+        while builder.poll() is None:
+            seq += 1
+            commit_records(b, seq, seq, sync=seq % 2 == 0)
+        out, _ = builder.communicate()
+        assert builder.returncode == 0
+        dropped, first_seq, snapshots = ast.literal_eval(out)
+        assert seq > 12000   # appends and commits went on while the builder ran
+        assert dropped == 9999 and first_seq == b.first_seq == 10000
+        assert [tuple(info) for info in b.snapshots()] == snapshots
+        assert snapshots[0][:4] == (10000, 7, 4_000_000, 20)
+        assert b"".join(b.read_snapshot(10000)) == b"".join(bytes([n]) * 200_000 for n in range(20))
+        assert b.last_seq == seq and seqs(b) == list(range(10000, seq + 1))
+    finally:
+        b.close()
+
+
+@pytest.mark.parametrize("kind", DURABLE)
+def test_kill_during_write_snapshot_leaves_the_previous_snapshot(kind, tmp_path):
+    path = str(tmp_path / "data")
+    b = open_backend(kind, path)
+    try:
+        commit_records(b, 1, 3)
+        previous = b.write_snapshot(2, 1002, [b"old-1", b"old-2"])
+        writer = python_process(kind, path, """
+def chunks():
+    yield b"new" * 100_000
+    print("chunk 0 committed", flush=True)
+    time.sleep(60)   # killed here
+    yield b"never"
+b.write_snapshot(3, 1003, chunks())
+""")
+        try:
+            assert writer.stdout.readline() == "chunk 0 committed\n"
+        finally:
+            writer.kill()
+            writer.wait()
+        assert (3, 0) in stored_chunks(b)   # the killed writer got that far, unseen
+        assert b.snapshots() == [previous]
+        assert list(b.read_snapshot(2)) == [b"old-1", b"old-2"]
+        with pytest.raises(KeyError):
+            list(b.read_snapshot(3))
+        b.write_snapshot(3, 1003, [b"new"])
+        assert stored_chunks(b) == {(2, 0), (2, 1), (3, 0)}
+        commit_records(b, 4, 4, sync=True)   # the killed process left no lock behind
+        assert b.last_seq == 4
+    finally:
+        b.close()

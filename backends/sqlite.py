@@ -1,0 +1,289 @@
+"""The SQLite backend: one file, `<dir>/redwood.sqlite3`, in WAL mode, with the tables
+log(seq, record), meta(name, value), snapshots(seq, ts, size, chunks, created) and
+snapshot_chunks(seq, n, data).
+
+Other processes may open the same file (WAL lets them read while the server writes):
+the snapshot builder writes chunks and drops the log's head in short transactions,
+and whoever finds the write lock taken waits for it (busy_timeout) instead of failing.
+Reads fetch in batches of fresh statements, so no read transaction stays open between
+them: the server's next BEGIN IMMEDIATE never meets a snapshot of its own that another
+process's commit made stale.
+"""
+import os
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+
+from backends import complete_backup, directory_size
+from backends.base import DiskUsage, LogUnavailable, SnapshotInfo
+
+FILE = "redwood.sqlite3"
+SCHEMA_VERSION = 1   # PRAGMA user_version
+BUSY_SECONDS = 5.0
+RECORDS_PER_TXN = 5000
+CHUNKS_PER_TXN = 16
+READ_BATCH = 10000
+WAL_LIMIT = 64 << 20
+PAGE_CACHE_KB = 256
+SCHEMA = (
+    "CREATE TABLE log (seq INTEGER PRIMARY KEY, record BLOB NOT NULL)",
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    ("CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, size INTEGER NOT NULL,"
+     " chunks INTEGER NOT NULL, created INTEGER NOT NULL)"),
+    ("CREATE TABLE snapshot_chunks (seq INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,"
+     " PRIMARY KEY (seq, n)) WITHOUT ROWID"),
+)
+
+
+class SqliteBackend:
+    kind = "sqlite"
+
+    def __init__(self, path: str):
+        self.path = path
+        self.file = os.path.join(path, FILE)
+        try:
+            os.makedirs(path, exist_ok=True)
+            # Any thread may call in (the lock serialises them), as with LMDB.
+            self.db = sqlite3.connect(self.file, timeout=BUSY_SECONDS, isolation_level=None,
+                                      check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")   # see commit()
+            # SQLite's page cache is malloc'd, so it counts in used_memory (maxmemory) where
+            # LMDB's mapped pages do not; appends touch only the tree's right edge.
+            self.db.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KB}")
+            # The WAL holds whole snapshots between checkpoints; cut it back after them.
+            self.db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
+            self._lock = threading.Lock()
+            self._create_schema()
+        except sqlite3.Error as exc:
+            raise LogUnavailable(f"cannot open {self.file!r}: {exc}") from exc
+        self._staged: list[tuple[int, bytes]] = []
+        self._last = None   # cached once this process commits: it is then the log's writer
+
+    def _create_schema(self):
+        with self._write():
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                for statement in SCHEMA:
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        if version > SCHEMA_VERSION:
+            self.db.close()
+            raise LogUnavailable(f"{self.file!r} has schema version {version}; this Redwood "
+                                 f"knows version {SCHEMA_VERSION} at most")
+
+    @contextmanager
+    def _write(self):
+        """One write transaction (committed on exit), its failures as LogUnavailable."""
+        try:
+            with self._lock:
+                self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.db
+                    self.db.execute("COMMIT")
+                finally:
+                    if self.db.in_transaction:
+                        self.db.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise LogUnavailable(str(exc)) from exc
+
+    def _query(self, sql, args=()):
+        with self._lock:
+            return self.db.execute(sql, args).fetchall()
+
+    # -- the log -----------------------------------------------------------------------------
+    def append(self, batch):
+        """Staged in memory: the transaction is the commit, so it holds the write lock only
+        that long."""
+        self._staged.extend(batch)
+        return batch[-1][0]
+
+    def commit(self, sync):
+        """A sync commit is a NORMAL one followed by sync(), which is what synchronous=FULL
+        does (fsync the WAL after the commit) except that FULL holds the write lock during the
+        fsync: committing back to back, the server then left the lock free for microseconds
+        at a time, and another process's BEGIN IMMEDIATE, which polls for it, timed out."""
+        batch, self._staged = self._staged, []
+        if not batch:
+            return
+        with self._write() as db:
+            db.executemany("INSERT INTO log (seq, record) VALUES (?, ?)", batch)
+        self._last = batch[-1][0]
+        if sync:
+            self.sync()
+
+    def abort(self):
+        self._staged = []
+
+    def sync(self):
+        """Make the commits so far durable. With synchronous=NORMAL in WAL mode they are
+        written to the -wal file and synced only at a checkpoint, which syncs the WAL before
+        and the database after copying into it (and only then may the WAL start over): so an
+        fsync of the -wal file is all they lack. It is a plain fsync, not a checkpoint through
+        the connection, because the everysec tick calls it from a worker thread while the
+        event loop goes on committing on the connection."""
+        try:
+            fd = os.open(self.file + "-wal", os.O_RDONLY)
+        except FileNotFoundError:
+            return   # no WAL: every commit is in the database file, synced by its checkpoint
+        except OSError as exc:
+            raise LogUnavailable(str(exc)) from exc
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            raise LogUnavailable(str(exc)) from exc
+        finally:
+            os.close(fd)
+
+    def read(self, from_seq, to_seq=None):
+        stop = self.last_seq if to_seq is None else to_seq
+        while True:
+            rows = self._query("SELECT seq, record FROM log WHERE seq BETWEEN ? AND ? ORDER BY seq LIMIT ?",
+                               (from_seq, stop, READ_BATCH))
+            yield from rows
+            if len(rows) < READ_BATCH:
+                return
+            from_seq = rows[-1][0] + 1
+
+    def scan(self, from_seq, to_seq=None):
+        for seq, record in self.read(from_seq, to_seq):
+            yield seq.to_bytes(8, "big"), record
+
+    @property
+    def first_seq(self):
+        return self._query("SELECT min(seq) FROM log")[0][0] or 0
+
+    @property
+    def last_seq(self):
+        if self._last is not None:
+            return self._last
+        return self._query("SELECT max(seq) FROM log")[0][0] or 0
+
+    def truncate_before(self, seq):
+        if seq > self.last_seq:
+            raise ValueError(f"cannot truncate before {seq}: the log ends at {self.last_seq}")
+        return self._delete_records("seq < ?", seq)
+
+    def delete_records(self, from_seq):
+        deleted = self._delete_records("seq >= ?", from_seq)
+        self._last = None
+        return deleted
+
+    def _delete_records(self, where, seq):
+        deleted = 0
+        while True:
+            with self._write() as db:
+                n = db.execute(f"DELETE FROM log WHERE seq IN (SELECT seq FROM log WHERE {where} LIMIT ?)",
+                               (seq, RECORDS_PER_TXN)).rowcount
+            deleted += n
+            if n < RECORDS_PER_TXN:
+                break
+        if deleted:
+            self.sync()
+        return deleted
+
+    def put_records(self, records):
+        batch = []
+        for record in records:
+            batch.append(record)
+            if len(batch) == RECORDS_PER_TXN:
+                self._put_batch(batch)
+                batch = []
+        if batch:
+            self._put_batch(batch)
+        self._last = None
+
+    def _put_batch(self, batch):
+        with self._write() as db:
+            db.executemany("INSERT OR REPLACE INTO log (seq, record) VALUES (?, ?)", batch)
+        self.sync()
+
+    # -- snapshots ---------------------------------------------------------------------------
+    def write_snapshot(self, seq, ts, chunks):
+        self.delete_snapshot(seq)   # replaced; and a killed writer's leftovers go
+        size = n = 0
+        for chunk in chunks:
+            with self._write() as db:
+                db.execute("INSERT INTO snapshot_chunks (seq, n, data) VALUES (?, ?, ?)", (seq, n, chunk))
+            size += len(chunk)
+            n += 1
+        self.sync()
+        info = SnapshotInfo(seq, ts, size, n, int(time.time() * 1000))
+        with self._write() as db:
+            db.execute("INSERT INTO snapshots (seq, ts, size, chunks, created) VALUES (?, ?, ?, ?, ?)", info)
+        self.sync()
+        return info
+
+    def snapshots(self):
+        return [SnapshotInfo(*row) for row in
+                self._query("SELECT seq, ts, size, chunks, created FROM snapshots ORDER BY seq")]
+
+    def read_snapshot(self, seq):
+        """Chunk by chunk, each its own statement (a snapshot can be large; see the module's
+        docstring); a snapshot at a seq is a function of the log, so a replacement meanwhile
+        has the same chunks."""
+        found = self._query("SELECT chunks FROM snapshots WHERE seq = ?", (seq,))
+        if not found:
+            raise KeyError(seq)
+        for n in range(found[0][0]):
+            rows = self._query("SELECT data FROM snapshot_chunks WHERE seq = ? AND n = ?", (seq, n))
+            if not rows:
+                raise KeyError(seq)   # deleted while being read
+            yield rows[0][0]
+
+    def delete_snapshot(self, seq):
+        """Also drops the chunks of any seq without a snapshot (a killed writer's leftovers);
+        only one process writes snapshots."""
+        with self._write() as db:
+            deleted = db.execute("DELETE FROM snapshots WHERE seq = ?", (seq,)).rowcount
+        while True:
+            with self._write() as db:
+                n = db.execute(
+                    "DELETE FROM snapshot_chunks WHERE (seq, n) IN (SELECT seq, n FROM snapshot_chunks"
+                    " WHERE seq NOT IN (SELECT seq FROM snapshots) LIMIT ?)", (CHUNKS_PER_TXN,)).rowcount
+            deleted += n
+            if n < CHUNKS_PER_TXN:
+                break
+        if deleted:
+            self.sync()
+
+    # -- metadata and the directory ----------------------------------------------------------
+    def get_meta(self, name):
+        rows = self._query("SELECT value FROM meta WHERE name = ?", (name,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, name, value):
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+        self.sync()
+
+    def meta_items(self):
+        return dict(self._query("SELECT name, value FROM meta"))
+
+    def disk_usage(self):
+        """The log's share is an estimate: the pages in use less the snapshots' bytes (an
+        exact count reads every page)."""
+        [(pages,)], [(free,)], [(page_size,)] = (
+            self._query(f"PRAGMA {name}") for name in ("page_count", "freelist_count", "page_size"))
+        snapshots = sum(info.size for info in self.snapshots())
+        return DiskUsage(max(0, (pages - free) * page_size - snapshots), snapshots, directory_size(self.path))
+
+    def backup(self, dest):
+        """With sqlite3's online backup API, from a connection of its own: a reader in WAL
+        mode, so the server's commits go on meanwhile."""
+        with complete_backup(dest) as partial:
+            os.makedirs(partial)
+            source = sqlite3.connect(self.file)
+            target = sqlite3.connect(os.path.join(partial, FILE))
+            try:
+                source.backup(target)
+            except sqlite3.Error as exc:
+                raise LogUnavailable(f"cannot back up into {dest!r}: {exc}") from exc
+            finally:
+                target.close()
+                source.close()
+
+    def close(self):
+        self.abort()
+        self.db.close()
