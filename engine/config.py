@@ -70,6 +70,49 @@ _show_bool = lambda v: "yes" if v else "no"  # noqa: E731
 OUTPUT_CLASSES = {"normal": "normal", "slave": "replica", "replica": "replica", "pubsub": "pubsub"}
 
 
+def _save_rules(text: str) -> tuple:
+    words = text.split()
+    if len(words) % 2 or not all(word.isdigit() for word in words):
+        raise ValueError("Invalid save parameters")
+    return tuple((int(words[i]), int(words[i + 1])) for i in range(0, len(words), 2))
+
+
+def _show_save_rules(rules: tuple) -> str:
+    return " ".join(f"{seconds} {changes}" for seconds, changes in rules)
+
+
+_AGE = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+_SIZE = {"b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40}
+
+
+def _log_retention(text: str) -> tuple:
+    """"" (keep the whole log), an age ("7d": ms, s, m, h, d, w), a size ("10gb": b, kb, mb,
+    gb, tb) or both ("7d 10gb"); the value is (age in ms or None, bytes or None)."""
+    age = size = None
+    for word in text.lower().split():
+        digits = word.rstrip("abcdefghijklmnopqrstuvwxyz")
+        unit = word[len(digits):]
+        if digits.isdigit() and unit in _AGE and age is None:
+            age = int(digits) * _AGE[unit]
+        elif digits.isdigit() and unit in _SIZE and size is None:
+            size = int(digits) * _SIZE[unit]
+        else:
+            raise ValueError("argument must be an age (7d, 12h, 30m, …), a size (10gb, 500mb, …) or both")
+    return age, size
+
+
+def _show_log_retention(value: tuple) -> str:
+    age, size = value
+    words = []
+    if age is not None:
+        unit = next(u for u in ("w", "d", "h", "m", "s", "ms") if age % _AGE[u] == 0)
+        words.append(f"{age // _AGE[unit]}{unit}")
+    if size is not None:
+        unit = next(u for u in ("tb", "gb", "mb", "kb", "b") if size % _SIZE[u] == 0)
+        words.append(f"{size // _SIZE[unit]}{unit}")
+    return " ".join(words)
+
+
 def _output_limits(text: str) -> dict:
     """client-output-buffer-limit: `<class> <hard> <soft> <soft seconds>` repeated."""
     words = text.split()
@@ -109,7 +152,9 @@ OPTIONS = {o.name: o for o in [
     Option("tls-auth-clients", "yes", _enum("no", "yes", "optional"), mutable=False),
     Option("tls-protocols", "", str, mutable=False),
     Option("dir", "./data", str, mutable=False),
-    Option("backend", "lmdb", _enum("lmdb", "memory"), mutable=False),
+    Option("backend", "lmdb", _enum("lmdb", "sqlite", "memory"), mutable=False),
+    # An older data directory format is upgraded on start-up (after a backup) unless this is no.
+    Option("auto-migrate", True, _yesno, mutable=False, show=_show_bool),
     Option("appendfsync", "always", _enum("everysec", "always", "no")),
     Option("appendonly", True, _yesno, mutable=False, show=_show_bool),
     Option("databases", 16, _int(1, 1 << 20), mutable=False),
@@ -128,7 +173,11 @@ OPTIONS = {o.name: o for o in [
     Option("latency-monitor-threshold", 0, _int(0, (1 << 63) - 1)),
     Option("loglevel", "notice", _enum("debug", "verbose", "notice", "warning", "nothing")),
     Option("logfile", "", str, mutable=False),
-    Option("save", "", str),
+    # `save <seconds> <changes> …`: when to take a snapshot in the background (server.snapshots).
+    Option("save", ((3600, 1), (300, 100), (60, 10000)), _save_rules, show=_show_save_rules),
+    # How far back every instant stays restorable, and how many snapshots are kept (engine.recovery).
+    Option("log-retention", (None, None), _log_retention, show=_show_log_retention),
+    Option("snapshot-retention", 3, _int(1, 1 << 20)),
     Option("protected-mode", True, _yesno, show=_show_bool),
     Option("tcp-backlog", 511, _int(0, 1 << 31), mutable=False),
     Option("tcp-keepalive", 300, _int(0, 1 << 31)),
@@ -173,6 +222,10 @@ class Config:
 
     def __getitem__(self, name):
         return self.values[name]
+
+    def show(self, name: str) -> str:
+        """The option's value as CONFIG GET shows it (which load() reads back)."""
+        return OPTIONS[name].show(self.values[name])
 
     def on_change(self, name: str, callback: Callable):
         self.listeners.setdefault(name, []).append(callback)

@@ -98,7 +98,10 @@ def encode(seq: int, ts: int, db: int, origin: bytes, argv, flags: int = 0) -> b
 
 
 def decode(seq: int, record: bytes, verify: bool = True) -> Event:
-    crc, ts, db, flags, olen = HEADER.unpack_from(record)
+    try:
+        crc, ts, db, flags, olen = HEADER.unpack_from(record)
+    except struct.error:
+        raise CorruptRecord(f"event {seq} is shorter than its header") from None
     if verify and zlib.crc32(memoryview(record)[4:], zlib.crc32(SEQ.pack(seq))) != crc:
         raise CorruptRecord(f"checksum mismatch in event {seq}")
     start = HEADER.size
@@ -113,7 +116,10 @@ def replay_stream(entries):
     reader, unpack, crc32 = hiredis.Reader(), HEADER.unpack_from, zlib.crc32
     start = HEADER.size
     for key, record in entries:
-        crc, ts, db, _flags, olen = unpack(record)
+        try:
+            crc, ts, db, _flags, olen = unpack(record)
+        except struct.error:
+            raise CorruptRecord(f"event {int.from_bytes(key, 'big')} is shorter than its header") from None
         if crc32(record[4:], crc32(key)) != crc:
             raise CorruptRecord(f"checksum mismatch in event {int.from_bytes(key, 'big')}")
         reader.feed(record, start + olen)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from engine.acl import Users
 from engine.changes import KEYEVENT, KEYSPACE, NEW
 from engine.config import Config
-from engine.events import FORMAT_VERSION, ORIGIN_EVICT, ORIGIN_EXPIRE
+from engine.events import ORIGIN_EVICT, ORIGIN_EXPIRE
 from engine.eviction import Eviction
 from engine.keyspace import Keyspace
 from engine.observe import THRESHOLDS, Latency, Slowlog, slow_ns
@@ -56,6 +56,7 @@ class Stats:
 
 @dataclass
 class Loading:
+    snapshot_seq: int = 0       # the snapshot the last load started from (0: the log's start)
     events: int = 0
     seconds: float = 0.0
     in_progress: bool = False
@@ -78,10 +79,13 @@ class ServerState:
         self.started = time.time()
         self.pid = os.getpid()
         self.run_id = os.urandom(20).hex()
-        self.log_id = open_log_metadata(backend)
+        # Created with the directory by migration 0001 (server.app migrates before this); a
+        # bare memory backend of the unit tests has none.
+        self.log_id = (backend.get_meta("log_id") or b"").decode()
         self.tcp_port = config["port"]
         self.active_expire = True
         self.peak_memory = 0
+        self.snapshots = None                # server.snapshots.Snapshots, installed by the server
         self.shutdown = _refuse_shutdown   # the server installs the real one: shutdown(save: bool)
         self.keyspace.log_expired = self._log_expired
         config.on_change("appendfsync", self._set_appendfsync)
@@ -128,24 +132,6 @@ class ServerState:
 
     def _set_slow_ns(self, value):
         self.slow_ns = slow_ns(self.config)
-
-
-class FormatError(Exception):
-    pass
-
-
-def open_log_metadata(backend) -> str:
-    """The log's id (the replication id), created with the log; refuses a newer format."""
-    version = backend.get_meta("format_version")
-    if version is None:
-        if backend.last_seq:
-            raise FormatError("the log has events but no format version: not a Redwood log?")
-        backend.set_meta("format_version", b"%d" % FORMAT_VERSION)
-        backend.set_meta("log_id", os.urandom(20).hex().encode())
-    elif int(version) > FORMAT_VERSION:
-        raise FormatError(f"the data directory has format version {int(version)}; "
-                          f"this Redwood reads up to version {FORMAT_VERSION}: upgrade Redwood")
-    return backend.get_meta("log_id").decode()
 
 
 def _refuse_shutdown(save):

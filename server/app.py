@@ -11,15 +11,16 @@ import time
 
 import anyio
 
-from backends import open_backend
+from backends import detect_backend, open_backend
 from backends.base import LogUnavailable
-from engine import changes, commands  # noqa: F401  (commands registers every family)
+from engine import changes, commands, recovery  # noqa: F401  (commands registers every family)
 from engine.acl import ACLFileError
-from engine.executor import replay
 from engine.events import CorruptRecord
-from engine.state import FormatError, ServerState
+from engine.state import ServerState
+import migrations
 from server import tls
 from server.connection import Connection
+from server.snapshots import Snapshots
 
 log = logging.getLogger("redwood")
 
@@ -36,10 +37,19 @@ def run(config):
 def _open(config):
     """The backend and the state rebuilt from its log, or a StartupError that says why not.
     A corrupt record stops start-up: serving the state before it would silently lose the rest."""
+    found = detect_backend(config["dir"])
+    if found not in (None, config["backend"]):
+        raise StartupError(f"the data directory {config['dir']!r} holds a {found} store, not {config['backend']}: "
+                           f"start with --backend {found}, or copy it with `redwood convert`")
     try:
         backend = open_backend(config["backend"], config["dir"])
     except LogUnavailable as exc:
         raise StartupError(f"cannot open the event log: {exc}") from exc
+    try:
+        migrations.on_open(backend, config["dir"], config["auto-migrate"])
+    except (migrations.FormatError, LogUnavailable) as exc:
+        backend.close()
+        raise StartupError(str(exc)) from exc
     try:
         state = ServerState(config, backend)
     except ACLFileError as exc:
@@ -47,7 +57,7 @@ def _open(config):
         raise StartupError(str(exc)) from exc
     try:
         load(state)
-    except (CorruptRecord, FormatError) as exc:
+    except (CorruptRecord, recovery.Unrecoverable) as exc:
         backend.close()
         raise StartupError(f"the event log in {config['dir']!r} is unusable: {exc}; refusing to "
                            "start (restore it from a replica or a copy of the data directory)") from exc
@@ -55,24 +65,23 @@ def _open(config):
 
 
 def load(state):
-    """Rebuild the views from the log (start-up and DEBUG RELOAD)."""
-    state.keyspace.clear()
+    """Rebuild the views from the newest usable snapshot and the log after it (start-up and
+    DEBUG RELOAD)."""
     loading = state.loading
     loading.in_progress = True
     started = time.perf_counter()
-    total = state.backend.last_seq - state.backend.first_seq + 1 if state.backend.last_seq else 0
 
     def progress(done):
-        elapsed = time.perf_counter() - started
-        log.info("loading: %d/%d events (%.0f events/s)", done, total, done / elapsed)
+        log.info("loading: %d events replayed (%.0f events/s)", done, done / (time.perf_counter() - started))
 
     try:
-        loading.events = replay(state, state.backend.first_seq or 1, progress=progress)
+        loading.snapshot_seq, loading.events = recovery.restore(state, progress=progress)
     finally:
         loading.seconds = time.perf_counter() - started
         loading.in_progress = False
-    log.info("loaded %d events in %.3f s (%.0f events/s), %d keys",
-             loading.events, loading.seconds, loading.rate, state.keyspace.total_keys())
+    log.info("loaded the snapshot at event %d and %d events after it in %.3f s (%.0f events/s), "
+             "%d keys", loading.snapshot_seq, loading.events, loading.seconds, loading.rate,
+             state.keyspace.total_keys())
 
 
 async def _main(config):
@@ -89,6 +98,7 @@ async def _main(config):
     stop = anyio.Event()
     state.shutdown = lambda save=True: stop.set()
     state.reload = lambda: (store.flush(), load(state))
+    state.snapshots = snapshots = Snapshots(state)
     listeners = await _listen(config, state, tls_context)
     _write_pidfile(config["pidfile"])
     try:
@@ -100,6 +110,7 @@ async def _main(config):
             tasks.start_soon(_fsync_everysec, state)
             tasks.start_soon(_retry_failed_log, state)
             tasks.start_soon(_on_signals, stop)
+            tasks.start_soon(_save_rules, snapshots)
             await stop.wait()
             tasks.cancel_scope.cancel()
     finally:
@@ -107,6 +118,7 @@ async def _main(config):
             listener.close()
         for client in list(state.clients.values()):
             client.connection.close()
+        snapshots.stop()
         store.flush()
         store.sync()
         backend.close()
@@ -202,6 +214,12 @@ async def _fsync_everysec(state):
                 await anyio.to_thread.run_sync(state.backend.sync)
             except LogUnavailable as exc:
                 state.store.fail(exc)
+
+
+async def _save_rules(snapshots):
+    while True:
+        await anyio.sleep(1)
+        snapshots.tick()
 
 
 async def _retry_failed_log(state):

@@ -34,8 +34,75 @@ def _parser():
     for name, option in OPTIONS.items():
         serve.add_argument(f"--{name}", dest=name.replace("-", "_"), metavar="VALUE",
                            help=f"(default: {option.show(option.default) or repr('')})")
+    serve.add_argument("--no-auto-migrate", dest="auto_migrate", action="store_const", const="no",
+                       help="refuse an older data directory format instead of upgrading it")
     serve.set_defaults(run=_serve)
+    snapshot = sub.add_parser(
+        "snapshot", help="write a snapshot of a data directory",
+        description="Rebuild the state as of an event (the previous snapshot plus the log), write it "
+                    "as a snapshot and apply the retention policy. The server runs this in the "
+                    "background for BGSAVE, SAVE, BGREWRITEAOF and the save rules; it also works on a "
+                    "stopped server's directory.")
+    snapshot.add_argument("--dir", required=True)
+    snapshot.add_argument("--backend", choices=("lmdb", "sqlite"), help="(default: detected)")
+    snapshot.add_argument("--to-seq", type=int, help="(default: the last event)")
+    snapshot.add_argument("--set", nargs=2, action="append", metavar=("OPTION", "VALUE"),
+                          help="a server option that replay depends on (encoding thresholds, retention)")
+    snapshot.set_defaults(run=_snapshot)
+    _offline_parsers(sub)
     return parser
+
+
+def _offline_parsers(sub):
+    """The subcommands that work on a data directory with no server running on it."""
+    migrate = sub.add_parser(
+        "migrate", help="upgrade a data directory's format",
+        description="Upgrade a data directory to this Redwood's format version: a backup copy "
+                    "into DIR/backups/ first, then each step, with a progress bar. Stop the "
+                    "server first.")
+    migrate.add_argument("--dir", required=True)
+    migrate.add_argument("--backend", choices=("lmdb", "sqlite"), help="(default: detected)")
+    migrate.add_argument("--dry-run", action="store_true", help="show the steps, change nothing")
+    migrate.set_defaults(run=_tool("migrate"))
+    convert = sub.add_parser(
+        "convert", help="copy a data directory into another backend",
+        description="Copy a store (log with its seqs, snapshots, metadata and log id) into a new "
+                    "or empty directory with another backend. Stop the server first: a live "
+                    "store's copy is not one consistent instant.")
+    convert.add_argument("--from", dest="source", required=True, metavar="DIR")
+    convert.add_argument("--to", dest="dest", required=True, metavar="DIR2")
+    convert.add_argument("--backend", choices=("lmdb", "sqlite"), required=True)
+    convert.set_defaults(run=_tool("convert"))
+    check = sub.add_parser(
+        "check", help="verify a data directory's log and snapshots",
+        description="Verify every log record (checksum, dense seqs) and that replaying the log "
+                    "reproduces each snapshot; report the first bad record. --truncate cuts a "
+                    "damaged log at its first bad record, saying what it drops. Stop the server first.")
+    check.add_argument("--dir", required=True)
+    check.add_argument("--backend", choices=("lmdb", "sqlite"), help="(default: detected)")
+    check.add_argument("--truncate", action="store_true",
+                       help="drop the records from the first bad one to the end, and the snapshots past it")
+    check.set_defaults(run=_tool("check", "check"))
+    info = sub.add_parser(
+        "info", help="describe a data directory",
+        description="Print a store's backend, format versions, log id, seqs and times, disk usage, "
+                    "snapshots and retention horizon, as `name: value` lines and a snapshot table.")
+    info.add_argument("--dir", required=True)
+    info.add_argument("--backend", choices=("lmdb", "sqlite"), help="(default: detected)")
+    info.set_defaults(run=_tool("info", "check"))
+
+
+def _tool(name, module="tools"):
+    """The subcommand `name` of server.<module>, imported only when it runs."""
+    def run(args):
+        import importlib
+        return getattr(importlib.import_module(f"server.{module}"), name)(args)
+    return run
+
+
+def _snapshot(args):
+    from server.snapshots import run_builder
+    return run_builder(args)
 
 
 def parse_config_file(path: str, config: Config):

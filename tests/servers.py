@@ -90,6 +90,8 @@ class Redwood(ServerProcess):
         port = port or free_port()
         self.base_argv = [sys.executable, "-m", "server.cli", "serve", "--port", str(port),
                           "--bind", "127.0.0.1", "--dir", data_dir]
+        if os.environ.get("REDWOOD_TEST_BACKEND"):
+            self.base_argv += ["--backend", os.environ["REDWOOD_TEST_BACKEND"]]
         super().__init__(self.base_argv + self.extra, port,
                          os.path.join(data_dir, "..", f"redwood-{port}.log"))
 
@@ -114,6 +116,12 @@ def require_redis_server() -> str:
             pytest.fail("redis-server is required in CI (make test installs it with apt)")
         pytest.skip("redis-server is not installed")
     return path
+
+
+def open_store(data_dir: str):
+    """The backend of a stopped server's data directory, whichever kind it holds."""
+    from backends import detect_backend, open_backend
+    return open_backend(detect_backend(data_dir), data_dir)
 
 
 class RealRedis(ServerProcess):

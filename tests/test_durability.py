@@ -3,19 +3,17 @@
 Each test writes to a Redwood of its own, kills it (SIGKILL) or shuts it down,
 starts it again on the same data directory and reads back what was acknowledged.
 """
-import os
 import re
 import threading
 import time
 
-import lmdb
 import pytest
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from engine import events
-from tests.servers import Redwood
+from tests.servers import Redwood, open_store
 
 WRITERS = 4
 
@@ -193,21 +191,18 @@ def test_clean_shutdown_keeps_every_db_and_ttl(redwood_server):
 
 def flip_last_value_byte(data_dir: str, position: str) -> int:
     """Flip a byte inside the last argument of one event, in place; returns that event's seq."""
-    env = lmdb.open(os.path.join(data_dir, "log.lmdb"), map_size=1 << 40, max_dbs=8)
+    backend = open_store(data_dir)
     try:
-        log = env.open_db(b"log", create=False)
-        with env.begin(write=True, db=log) as txn:
-            keys = [key for key, _ in txn.cursor()]
-            assert len(keys) >= 3, keys
-            key = keys[-1] if position == "last" else keys[len(keys) // 2]
-            record = bytearray(txn.get(key))
-            assert record.endswith(b"\r\n")
-            record[-3] ^= 0x20   # the last byte of the last argument, before its \r\n
-            txn.put(key, bytes(record))
-        env.sync(True)
+        records = list(backend.read(1))
+        assert len(records) >= 3, records
+        seq, record = records[-1] if position == "last" else records[len(records) // 2]
+        assert record.endswith(b"\r\n")
+        flipped = bytearray(record)
+        flipped[-3] ^= 0x20   # the last byte of the last argument, before its \r\n
+        backend.put_records([(seq, bytes(flipped))])
     finally:
-        env.close()
-    return int.from_bytes(key, "big")
+        backend.close()
+    return seq
 
 
 @pytest.mark.parametrize("position", ["last", "middle"])
@@ -237,14 +232,11 @@ def test_corrupt_record_refuses_to_start(redwood_server, position):
 
 def logged_commands(data_dir: str) -> list[list[bytes]]:
     """The argv of every event in the log, in seq order (read while the server is down)."""
-    env = lmdb.open(os.path.join(data_dir, "log.lmdb"), map_size=1 << 40, max_dbs=8, readonly=True)
+    backend = open_store(data_dir)
     try:
-        log = env.open_db(b"log", create=False)
-        with env.begin(db=log) as txn:
-            return [events.decode(int.from_bytes(key, "big"), record).argv
-                    for key, record in txn.cursor()]
+        return [events.decode(seq, record).argv for seq, record in backend.read(1)]
     finally:
-        env.close()
+        backend.close()
 
 
 def test_expiry_survives_kill_9(redwood_server):

@@ -4,10 +4,9 @@ import statistics
 
 import pytest
 
-from backends import open_backend
 from engine import events
 from tests.conftest import Differential
-from tests.servers import RawClient, RealRedis, parse_reply
+from tests.servers import RawClient, RealRedis, open_store, parse_reply
 
 HEADROOM = 4 << 20
 # The limit is checked before each command, not after it, and leaves out the log batch that a
@@ -45,7 +44,7 @@ def _dump(client) -> dict:
 
 
 def _evictions_logged(data_dir: str) -> list:
-    backend = open_backend("lmdb", data_dir)
+    backend = open_store(data_dir)
     try:
         logged = [events.decode(seq, raw) for seq, raw in backend.read(1)]
     finally:

@@ -5,7 +5,7 @@ import resource
 import sys
 import time
 
-from engine import errors
+from engine import errors, recovery
 from engine.commands.connection import REDIS_VERSION
 from engine.commands.keys import TYPES
 from engine.observe import redact
@@ -39,7 +39,7 @@ def _clients(state, now):
             ("tracking_clients", state.keyspace.tracking.clients)]
 
 
-def _human(n: int) -> str:
+def human_bytes(n: int) -> str:
     for unit in ("B", "K", "M", "G", "T"):
         if n < 1024 or unit == "T":
             return f"{n}{unit}" if unit == "B" else f"{n:.2f}{unit}"
@@ -61,12 +61,12 @@ def _memory(state, now):
     used = eviction.meter.refresh()     # engine.eviction: what the allocator holds, as maxmemory sees it
     state.peak_memory = max(state.peak_memory, used)
     maxmemory = state.config["maxmemory"]
-    return [("used_memory", used), ("used_memory_human", _human(used)),
-            ("used_memory_rss", rss), ("used_memory_rss_human", _human(rss)),
-            ("used_memory_peak", state.peak_memory), ("used_memory_peak_human", _human(state.peak_memory)),
+    return [("used_memory", used), ("used_memory_human", human_bytes(used)),
+            ("used_memory_rss", rss), ("used_memory_rss_human", human_bytes(rss)),
+            ("used_memory_peak", state.peak_memory), ("used_memory_peak_human", human_bytes(state.peak_memory)),
             ("used_memory_startup", eviction.startup),
             ("used_memory_dataset", max(0, used - eviction.startup)),
-            ("maxmemory", maxmemory), ("maxmemory_human", _human(maxmemory)),
+            ("maxmemory", maxmemory), ("maxmemory_human", human_bytes(maxmemory)),
             ("maxmemory_policy", state.config["maxmemory-policy"]),
             ("mem_fragmentation_ratio", f"{(rss - mapped) / used:.2f}"),
             ("mem_allocator", eviction.meter.name)]
@@ -74,16 +74,22 @@ def _memory(state, now):
 
 def _persistence(state, now):
     store, loading, backend = state.store, state.loading, state.backend
+    snapshots = state.snapshots
+    usage = backend.disk_usage()
+    horizon_seq, horizon_ts = recovery.horizon(backend)
     return [("loading", int(loading.in_progress)), ("async_loading", 0),
-            ("loading_events", loading.events), ("loading_seconds", f"{loading.seconds:.3f}"),
-            ("loading_events_per_sec", int(loading.rate)),
-            ("rdb_changes_since_last_save", 0), ("rdb_bgsave_in_progress", 0),
-            ("rdb_last_save_time", int(store.last_commit_time)), ("rdb_last_bgsave_status", "ok"),
-            ("aof_enabled", 1), ("aof_rewrite_in_progress", 0),
+            ("loading_snapshot_seq", loading.snapshot_seq), ("loading_events", loading.events),
+            ("loading_seconds", f"{loading.seconds:.3f}"), ("loading_events_per_sec", int(loading.rate)),
+            *(snapshots.info() if snapshots is not None else ()),
+            ("aof_enabled", 1),
             ("aof_last_write_status", "ok" if store.failure is None else "err"),
             ("appendfsync", store.appendfsync),
-            ("log_backend", state.config["backend"]), ("log_first_seq", backend.first_seq),
-            ("log_last_seq", backend.last_seq), ("log_events_written", store.events_logged)]
+            ("log_backend", backend.kind), ("log_first_seq", backend.first_seq),
+            ("log_last_seq", backend.last_seq), ("log_events_written", store.events_logged),
+            ("log_bytes", usage.log), ("snapshot_count", len(backend.snapshots())),
+            ("snapshot_bytes", usage.snapshots), ("disk_bytes", usage.total),
+            ("log_retention", state.config.show("log-retention")),
+            ("retention_horizon_seq", horizon_seq), ("retention_horizon_time", horizon_ts)]
 
 
 def _stats(state, now):
@@ -232,20 +238,39 @@ def time_(client, argv):
          summary="Get the UNIX time stamp of the last successful save to disk", since="1.0.0",
          complexity="O(1)")
 def lastsave(client, argv):
-    return int(client.store.last_commit_time)
+    return int(_snapshots(client).last_save)
+
+
+def _snapshots(client):
+    """The server's snapshot jobs (server.snapshots), which the server installs at start-up."""
+    snapshots = client.state.snapshots
+    if snapshots is None:
+        raise errors.err("snapshots need a running server")
+    return snapshots
 
 
 @command("save", 1, "admin noscript no_async_loading no_multi", group="server",
          summary="Synchronously save the dataset to disk", since="1.0.0",
          complexity="O(N) where N is the total number of keys in all databases")
 def save(client, argv):
-    # Every acknowledged write is already in the log: SAVE makes sure it is synced.
-    store = client.state.store
-    store.flush()
-    store.sync()
-    if store.failure is not None:
-        raise store.failure
-    return OK
+    """A snapshot now. Only the caller waits for it: the server goes on serving everyone else."""
+    return _snapshots(client).save(client)
+
+
+@command("bgsave", -1, "admin noscript no_async_loading", group="server",
+         summary="Asynchronously save the dataset to disk", since="1.0.0", complexity="O(1)",
+         syntax="[SCHEDULE]")
+def bgsave(client, argv):
+    if len(argv) > 2 or (len(argv) == 2 and argv[1].lower() != b"schedule"):
+        raise errors.SYNTAX
+    return Status(_snapshots(client).bgsave(len(argv) == 2, client.in_exec))
+
+
+@command("bgrewriteaof", 1, "admin noscript no_async_loading", group="server",
+         summary="Asynchronously rewrite the append-only file", since="1.0.0", complexity="O(1)")
+def bgrewriteaof(client, argv):
+    """The log is the append-only file: rewriting it means a snapshot, then compaction."""
+    return Status(_snapshots(client).bgrewriteaof(client.in_exec))
 
 
 @command("shutdown", -1, "admin noscript loading stale no_multi allow_busy", group="server",
