@@ -11,8 +11,10 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 run: $(VENV)/.installed
 	$(VENV)/bin/redwood serve --port 6379 --bind 127.0.0.1 --dir ./data --appendfsync always
 
+# The whole suite runs once per durable backend (REDWOOD_TEST_BACKEND picks the servers' one).
 test: $(VENV)/.installed-test redis-server
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+	REDWOOD_TEST_BACKEND=sqlite $(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test redis-server
 	$(PY) -m bench $(BENCH_ARGS)

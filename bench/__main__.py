@@ -6,7 +6,7 @@
     .venv/bin/python -m bench --parts types,elements   # the data types only
 
 What it measures, each server in its own temp dir on a free 127.0.0.1 port
-(--parts picks any of the four; the default is throughput,keys):
+(--parts picks any of them; the default is throughput,keys,snapshots):
 
 1. throughput: `redis-benchmark -c 50 -r 100000` running SET, GET, INCR, MSET
    (10 keys per command) and DEL, with `-P 1` and `-P 16`, once per fsync mode
@@ -33,6 +33,8 @@ What it measures, each server in its own temp dir on a free 127.0.0.1 port
    the integers 0..999999 shuffled), each loaded into a fresh server as above
    by variadic HSET/SADD/ZADD of 100 members, 100 commands per round trip;
    used_memory growth (and RSS growth) per element.
+4. snapshots: snapshot time and size against Redis's BGSAVE and RDB, start-up from snapshot
+   + tail, and SET/GET on the SQLite backend next to LMDB (see bench/persistence.py).
 """
 import argparse
 import functools
@@ -45,7 +47,7 @@ import sys
 import tempfile
 import time
 
-from bench import report
+from bench import persistence, report
 from bench.datatypes import ELEMENT_KINDS, TYPE_TESTS, fill_elements, type_commands
 from bench.messaging import messaging_commands
 from bench.servers import Server, redis_server, redwood
@@ -54,7 +56,7 @@ from bench.workloads import fill_keys, string_commands
 # Pipelined runs are this many times longer: at 100k requests Redis's -P 16 run lasts a few
 # hundredths of a second, too short to measure on a shared machine.
 PIPELINED = 10
-PARTS = ("throughput", "types", "messaging", "keys", "elements")
+PARTS = ("throughput", "types", "messaging", "keys", "elements", "snapshots")
 
 
 def main(argv=None) -> int:
@@ -69,6 +71,9 @@ def main(argv=None) -> int:
             memory_and_replay(args, workdir)
         if "elements" in args.parts:
             memory_per_element(args, workdir)
+        if "snapshots" in args.parts:
+            persistence.snapshots(args, workdir, _subdir)
+            persistence.sqlite_throughput(args, workdir, _subdir)
     except BaseException:
         print(f"\nbench: failed; server logs kept in {workdir}", file=sys.stderr)
         raise
@@ -92,10 +97,11 @@ def _parse(argv):
     p.add_argument("--pipelines", type=_list(int), default=[1, 16], help="redis-benchmark -P values")
     p.add_argument("--clients", type=int, default=50, help="redis-benchmark -c")
     p.add_argument("--rounds", type=int, default=1, help="runs per server and cell; the median is shown")
-    p.add_argument("--parts", type=_list(str), default=["throughput", "keys"],
+    p.add_argument("--parts", type=_list(str), default=["throughput", "keys", "snapshots"],
                    help="comma-separated, of: throughput (string commands), types (list, set, hash "
                         "and zset commands), messaging (PUBLISH, MULTI/EXEC), keys (memory per key + replay), elements (memory per "
-                        "hash, set and zset element); default throughput,keys")
+                        "hash, set and zset element), snapshots (BGSAVE, start-up from snapshot + tail, "
+                        "SQLite vs LMDB); default throughput,keys,snapshots")
     p.add_argument("--keep", action="store_true", help="keep the temp dir with data and logs")
     args = p.parse_args(argv)
     if unknown := set(args.parts) - set(PARTS):
