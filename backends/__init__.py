@@ -1,5 +1,6 @@
 """Durable logs and snapshot stores behind one contract (`backends.base.Backend`)."""
 import contextlib
+import itertools
 import os
 import shutil
 
@@ -34,6 +35,13 @@ def detect_backend(path: str) -> str | None:
         if os.path.exists(os.path.join(path, name)):
             return kind
     return None
+
+
+def batches(items, size: int):
+    """Lists of up to `size` consecutive items (the tools' writes, one transaction each)."""
+    items = iter(items)
+    while batch := list(itertools.islice(items, size)):
+        yield batch
 
 
 def directory_size(path: str) -> int:

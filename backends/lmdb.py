@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import lmdb
 
-from backends import complete_backup, directory_size
+from backends import batches, complete_backup, directory_size
 from backends.base import DiskUsage, LogUnavailable, SnapshotInfo
 
 SEQ_BYTES = 8
@@ -164,20 +164,11 @@ class LmdbBackend:
         return deleted
 
     def put_records(self, records):
-        batch = []
-        for seq, record in records:
-            batch.append((seq_key(seq), record))
-            if len(batch) == RECORDS_PER_TXN:
-                self._put_batch(batch)
-                batch = []
-        if batch:
-            self._put_batch(batch)
+        for batch in batches(records, RECORDS_PER_TXN):
+            with self._write() as txn, txn.cursor(self.log) as cur:
+                cur.putmulti([(seq_key(seq), record) for seq, record in batch])
+            self.sync()
         self._last = None
-
-    def _put_batch(self, batch):
-        with self._write() as txn, txn.cursor(self.log) as cur:
-            cur.putmulti(batch)
-        self.sync()
 
     # -- snapshots ---------------------------------------------------------------------------
     def write_snapshot(self, seq, ts, chunks):

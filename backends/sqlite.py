@@ -15,7 +15,7 @@ import threading
 import time
 from contextlib import contextmanager
 
-from backends import complete_backup, directory_size
+from backends import batches, complete_backup, directory_size
 from backends.base import DiskUsage, LogUnavailable, SnapshotInfo
 
 FILE = "redwood.sqlite3"
@@ -184,20 +184,11 @@ class SqliteBackend:
         return deleted
 
     def put_records(self, records):
-        batch = []
-        for record in records:
-            batch.append(record)
-            if len(batch) == RECORDS_PER_TXN:
-                self._put_batch(batch)
-                batch = []
-        if batch:
-            self._put_batch(batch)
+        for batch in batches(records, RECORDS_PER_TXN):
+            with self._write() as db:
+                db.executemany("INSERT OR REPLACE INTO log (seq, record) VALUES (?, ?)", batch)
+            self.sync()
         self._last = None
-
-    def _put_batch(self, batch):
-        with self._write() as db:
-            db.executemany("INSERT OR REPLACE INTO log (seq, record) VALUES (?, ?)", batch)
-        self.sync()
 
     # -- snapshots ---------------------------------------------------------------------------
     def write_snapshot(self, seq, ts, chunks):
