@@ -21,7 +21,7 @@ from backends.base import DiskUsage, LogUnavailable, SnapshotInfo
 FILE = "redwood.sqlite3"
 SCHEMA_VERSION = 1   # PRAGMA user_version
 BUSY_SECONDS = 5.0
-RECORDS_PER_TXN = 5000
+RECORDS_PER_TXN = 1000   # a short hold of the write lock the server waits on
 CHUNKS_PER_TXN = 16
 READ_BATCH = 10000
 WAL_LIMIT = 64 << 20

@@ -36,7 +36,7 @@ def restore(state, to_seq: int | None = None, progress=None) -> tuple[int, int]:
         try:
             base, base_ts = snapshot.decode(keyspace, backend.read_snapshot(info.seq))
             break
-        except snapshot.CorruptSnapshot as exc:
+        except (snapshot.CorruptSnapshot, KeyError) as exc:     # KeyError: deleted while read
             log.warning("the snapshot at event %d is unusable (%s); using the one before it", info.seq, exc)
             keyspace.clear()
     first = backend.first_seq

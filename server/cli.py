@@ -108,15 +108,29 @@ def _snapshot(args):
 def parse_config_file(path: str, config: Config):
     """Load a redis.conf-style file: `name value…` per line, `#` comments, quoted values."""
     import shlex
+    saw_save = False
     with open(path) as f:
         for number, line in enumerate(f, 1):
             words = shlex.split(line, comments=True)
             if not words:
                 continue
+            name, value = words[0], " ".join(words[1:])
+            if name.lower() == "save":
+                if saw_save and value:          # as in Redis, each `save` line adds a rule
+                    value = f"{config.show('save')} {value}"
+                saw_save = True
             try:
-                config.load(words[0], " ".join(words[1:]))
+                config.load(name, value)
             except ValueError as exc:
                 raise SystemExit(f"*** FATAL CONFIG FILE ERROR *** line {number}: {line.strip()!r}: {exc}")
+
+
+def configure_logging(config: Config, role: str):
+    """Redis's log line: pid, role (M the server, C a snapshot process), time, level, message."""
+    logging.basicConfig(
+        level=logging.DEBUG if config["loglevel"] == "debug" else logging.INFO,
+        format=f"%(process)d:{role} %(asctime)s %(levelname).1s %(message)s",
+        filename=config["logfile"] or None)
 
 
 def _use_jemalloc():
@@ -147,10 +161,7 @@ def _serve(args):
                 config.load(name, value)
             except ValueError as exc:
                 raise SystemExit(f"redwood serve: --{name} {value}: {exc}")
-    logging.basicConfig(
-        level=logging.DEBUG if config["loglevel"] == "debug" else logging.INFO,
-        format="%(process)d:M %(asctime)s %(levelname).1s %(message)s",
-        filename=config["logfile"] or None)
+    configure_logging(config, "M")
     from server.app import run, StartupError
     try:
         run(config)

@@ -21,10 +21,11 @@ from engine.replies import OK
 
 log = logging.getLogger("redwood.snapshots")
 
-# What the builder must know of the configuration to replay as the server does.
-REPLAY_OPTIONS = ("databases", "hash-max-listpack-entries", "hash-max-listpack-value",
-                  "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",
-                  "list-max-listpack-size", "log-retention", "snapshot-retention")
+# What the builder must know of the configuration: to replay as the server does, to apply
+# the retention policy, and to log where the server logs.
+BUILDER_OPTIONS = ("databases", "hash-max-listpack-entries", "hash-max-listpack-value",
+                   "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",
+                   "list-max-listpack-size", "log-retention", "snapshot-retention", "logfile", "loglevel")
 RETRY_AFTER = 5     # seconds before the save rules try again after a failed snapshot (as Redis)
 
 
@@ -51,9 +52,6 @@ class Snapshots:
     def changes(self) -> int:
         """rdb_changes_since_last_save: events after the last snapshot."""
         return max(self.state.backend.last_seq - self.saved_seq, 0)
-
-    def in_progress(self, kind: str) -> bool:
-        return self.kind == kind
 
     # -- the commands ------------------------------------------------------------------------
     def bgsave(self, schedule: bool, in_exec: bool):
@@ -100,7 +98,7 @@ class Snapshots:
             return
         argv = [sys.executable, "-m", "server.cli", "snapshot", "--dir", state.config["dir"],
                 "--backend", state.backend.kind, "--to-seq", str(self.to_seq)]
-        for name in REPLAY_OPTIONS:
+        for name in BUILDER_OPTIONS:
             argv += ["--set", name, state.config.show(name)]
         asyncio.get_running_loop().create_task(self._run(argv))
 
@@ -204,10 +202,12 @@ def run_builder(args) -> int:
     from engine import commands  # noqa: F401  (registers the handlers replay runs)
     from engine.config import Config
     from engine.state import ServerState
+    from server.cli import configure_logging
     config = Config()
     for name, value in args.set or ():
         config.load(name, value)
     config.load("dir", args.dir)
+    configure_logging(config, "C")
     backend = open_backend(args.backend or detect_backend(args.dir) or "lmdb", args.dir)
     try:
         state = ServerState(config, backend)

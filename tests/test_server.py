@@ -41,13 +41,14 @@ def test_config_file_and_config_rewrite(tmp_path):
     (tmp_path / "data").mkdir()
     conf = tmp_path / "redwood.conf"
     conf.write_text(f"# our test config\nport {port}\nbind 127.0.0.1\ndir {tmp_path / 'data'}\n"
-                    "appendfsync everysec\nmaxclients 100\n")
+                    "appendfsync everysec\nmaxclients 100\nsave 900 1\nsave 300 10\n")
     server = Redwood(str(tmp_path / "data"), port=port)
     server.argv = [sys.executable, "-m", "server.cli", "serve", str(conf)]
     server.start()
     try:
         client = server.client()
         assert client.config_get("appendfsync") == {"appendfsync": "everysec"}
+        assert client.config_get("save") == {"save": "900 1 300 10"}     # each line adds a rule
         assert client.config_get("max*") == {"maxclients": "100", "maxmemory": "0",
                                             "maxmemory-policy": "noeviction", "maxmemory-samples": "5",
                                             "maxmemory-eviction-tenacity": "10"}
@@ -63,6 +64,7 @@ def test_config_file_and_config_rewrite(tmp_path):
     server.start()                                   # the rewritten file is what it reads now
     try:
         assert server.client().config_get("maxclients") == {"maxclients": "200"}
+        assert server.client().config_get("save") == {"save": "900 1 300 10"}
     finally:
         server.stop()
 
