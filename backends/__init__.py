@@ -1,5 +1,6 @@
 """Durable logs and snapshot stores behind one contract (`backends.base.Backend`)."""
 import contextlib
+import fcntl
 import itertools
 import os
 import shutil
@@ -71,3 +72,13 @@ def _fsync(path: str):
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def snapshot_writer(path: str):
+    """Held by the one process that may write snapshots and drop the log's head of the data
+    directory `path` (a builder deletes the chunks of snapshots it does not know, which would
+    be another writer's); a second one is refused (BlockingIOError) instead of waiting."""
+    with open(os.path.join(path, "snapshot.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield

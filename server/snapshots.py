@@ -198,7 +198,7 @@ def _no_key(key):
 def run_builder(args) -> int:
     """`redwood snapshot`: build the snapshot as of --to-seq (default: the last event) in this
     process, apply the retention policy, and print a one-line JSON report."""
-    from backends import detect_backend, open_backend
+    from backends import detect_backend, open_backend, snapshot_writer
     from engine import commands  # noqa: F401  (registers the handlers replay runs)
     from engine.config import Config
     from engine.state import ServerState
@@ -213,8 +213,13 @@ def run_builder(args) -> int:
         state = ServerState(config, backend)
         to_seq = backend.last_seq if args.to_seq is None else args.to_seq
         started = time.perf_counter()
-        info = recovery.build_snapshot(state, to_seq)
-        dropped, deleted = recovery.compact(backend, recovery.retention_of(config))
+        try:
+            with snapshot_writer(args.dir):
+                info = recovery.build_snapshot(state, to_seq)
+                dropped, deleted = recovery.compact(backend, recovery.retention_of(config))
+        except BlockingIOError:
+            logging.getLogger("redwood").error("another process is writing a snapshot of %s", args.dir)
+            return 1
         print(json.dumps({"seq": info.seq, "size": info.size, "chunks": info.chunks,
                           "seconds": round(time.perf_counter() - started, 3),
                           "dropped_events": dropped, "deleted_snapshots": deleted}), flush=True)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from backends.memory import MemoryBackend
 from engine import commands  # noqa: F401  (registers the handlers)
+from backends import snapshot_writer
 from engine import recovery, snapshot
 from engine.client import Client
 from engine.config import Config
@@ -283,6 +284,22 @@ def test_kill_9_of_the_snapshot_process_leaves_the_previous_one(redwood_server):
     c = server.restart().client()
     assert state_of(c) == before
     assert info(c, "loading_snapshot_seq") == previous
+
+
+def test_one_snapshot_writer_at_a_time(redwood_server):
+    """A second writer (here: this test holding the lock, as an offline `redwood snapshot`
+    would) makes BGSAVE fail instead of deleting the other's chunks."""
+    server = redwood_server.start()
+    c = server.client()
+    c.set("k", "v")
+    with snapshot_writer(server.dir):
+        c.bgsave()
+        wait_for(lambda: info(c, "rdb_bgsave_in_progress") == 0)
+        assert info(c, "rdb_last_bgsave_status") == "err" and info(c, "snapshot_count") == 0
+    assert "another process is writing a snapshot" in server.output()
+    c.bgsave()
+    wait_for(lambda: info(c, "rdb_bgsave_in_progress") == 0)
+    assert info(c, "rdb_last_bgsave_status") == "ok" and info(c, "snapshot_count") == 1
 
 
 def test_bgsave_syntax_matches_redis(diff):
