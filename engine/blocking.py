@@ -31,7 +31,8 @@ class Waiter:
     def __init__(self, client, keys, timeout_ms: int, serve, timeout_reply=NULL_ARRAY):
         self.client, self.keys, self.timeout_ms, self.serve = client, keys, timeout_ms, serve
         self.timer = None       # the connection's timeout handle
-        self.timeout_reply = timeout_reply  # what it answers on timeout (and CLIENT UNBLOCK TIMEOUT)
+        self.timeout_reply = timeout_reply  # what it answers on timeout (and CLIENT UNBLOCK TIMEOUT);
+                                            # a callable: its result then (WAIT's count)
 
 
 def parse_timeout(raw: bytes) -> int:

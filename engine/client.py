@@ -19,7 +19,8 @@ class Client:
         "origin", "resp", "created", "last_active", "last_command", "close_after_reply",
         "authenticated", "connection", "blocked", "multi", "multi_failed", "in_exec",
         "watched", "channels", "patterns", "shard_channels", "tracking", "acl",
-        "reply_mode", "no_evict", "monitor", "dirty", "subscriptions",
+        "reply_mode", "no_evict", "monitor", "dirty", "subscriptions", "replication",
+        "replica_port",
     )
 
     def __init__(self, state, addr: str = "", laddr: str = "", fd: int = -1):
@@ -53,6 +54,8 @@ class Client:
         self.reply_mode = "on"   # CLIENT REPLY: on, off, skip
         self.no_evict = False    # CLIENT NO-EVICT
         self.monitor = False     # MONITOR: this connection receives every command
+        self.replication = None  # on a primary: the replica's link, once it sent LOGSYNC
+        self.replica_port = 0    # REPLCONF listening-port
         self.update_origin()
 
     def update_origin(self):

@@ -70,6 +70,18 @@ _show_bool = lambda v: "yes" if v else "no"  # noqa: E731
 OUTPUT_CLASSES = {"normal": "normal", "slave": "replica", "replica": "replica", "pubsub": "pubsub"}
 
 
+def _replicaof(text: str) -> str:
+    """`host port` (redwood serve --replicaof also takes host:port), or "" for none."""
+    if text.count(":") == 1:                    # host:port (an IPv6 address has more colons)
+        text = text.replace(":", " ")
+    words = text.split()
+    if not words:
+        return ""
+    if len(words) != 2 or not words[1].isdigit() or not 0 < int(words[1]) < 65536:
+        raise ValueError("argument must be 'host port'")
+    return f"{words[0]} {words[1]}"
+
+
 def _save_rules(text: str) -> tuple:
     words = text.split()
     if len(words) % 2 or not all(word.isdigit() for word in words):
@@ -179,6 +191,17 @@ OPTIONS = {o.name: o for o in [
     Option("log-retention", (None, None), _log_retention, show=_show_log_retention),
     Option("snapshot-retention", 3, _int(1, 1 << 20)),
     Option("protected-mode", True, _yesno, show=_show_bool),
+    # Replication (replication/): whom to follow, how, and what a replica serves.
+    Option("replicaof", "", _replicaof, mutable=False),
+    Option("masterauth", "", str),
+    Option("masteruser", "", str),
+    Option("replica-read-only", True, _yesno, show=_show_bool),
+    Option("replica-serve-stale-data", True, _yesno, show=_show_bool),
+    Option("repl-ping-replica-period", 10, _int(1, (1 << 31) - 1)),
+    Option("repl-timeout", 60, _int(1, (1 << 31) - 1)),
+    Option("min-replicas-to-write", 0, _int(0, (1 << 31) - 1)),
+    Option("min-replicas-max-lag", 10, _int(0, (1 << 31) - 1)),
+    Option("tls-replication", False, _yesno, mutable=False, show=_show_bool),
     Option("tcp-backlog", 511, _int(0, 1 << 31), mutable=False),
     Option("tcp-keepalive", 300, _int(0, 1 << 31)),
     Option("maxmemory", 0, _memory_limit),

@@ -29,6 +29,8 @@ def execute(client: Client, argv: list):
             acl.check(client, spec, argv)
         if client.state.maxmemory:          # evict before any command; OOM for one that may grow memory
             client.state.eviction.before_command(client, spec)
+        if client.state.restricted:         # a replica, or min-replicas-to-write (replication.role)
+            _restrictions(client.state, spec)
         if client.subscriptions and client.resp == 2 and spec.name not in SUBSCRIBED_MODE:
             raise errors.err("Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
                              "QUIT / RESET are allowed in this context" % spec.name)
@@ -98,6 +100,14 @@ def _failed(state, spec, error: RedisError) -> RedisError:
     spec.failed_calls += 1
     state.stats.error(error)
     return error
+
+
+def _restrictions(state, spec):
+    """NOREPLICAS or READONLY for a write, MASTERDOWN for a command without `stale`, in Redis's order."""
+    if spec.write and state.refuse_writes is not None:
+        raise state.refuse_writes
+    if state.refuse_stale is not None and "stale" not in spec.flags:
+        raise state.refuse_stale
 
 
 def queue(client: Client, spec, argv: list):

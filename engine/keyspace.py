@@ -43,8 +43,10 @@ class Database:
             if self.expires:
                 when = self.expires.get(key)
                 if when is not None and when <= self.keyspace.now and self.keyspace.expiring:
-                    if self.keyspace.pause_end <= time.monotonic():     # CLIENT PAUSE: it stays,
-                        self.expire(key)                                # expired for reads
+                    # CLIENT PAUSE, and a replica (its primary's DEL does it): the key stays,
+                    # expired for reads
+                    if not self.keyspace.replica and self.keyspace.pause_end <= time.monotonic():
+                        self.expire(key)
                     return self._miss(key)
             if self.access is not None:
                 self.access.touch(key)
@@ -202,6 +204,7 @@ class Keyspace:
         self.tracking = None        # engine.tracking's table (false while no client tracks keys)
         self.miss_scope = None      # with class m on: which lookups announce a miss (changes.miss_scope)
         self.pause_end = 0.0        # CLIENT PAUSE (time.monotonic()): keys expire for reads, not deleted
+        self.replica = False        # following a primary: expired keys are hidden, never deleted here
 
     def signal(self, db_index: int, key: bytes):
         """Note that a key clients are blocked on may have become servable."""

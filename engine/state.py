@@ -29,6 +29,9 @@ class Stats:
     net_output_bytes: int = 0
     samples: deque = field(default_factory=lambda: deque(maxlen=16))
     error_replies: int = 0
+    sync_full: int = 0              # replicas given a full resync, LOGSYNCs continued, refused
+    sync_partial_ok: int = 0
+    sync_partial_err: int = 0
     errors: dict = field(default_factory=dict)      # INFO errorstats: error code -> count
 
     def reset(self):
@@ -86,6 +89,14 @@ class ServerState:
         self.active_expire = True
         self.peak_memory = 0
         self.snapshots = None                # server.snapshots.Snapshots, installed by the server
+        self.replication = None              # replication.role.Replication, installed by the server
+        self.on_publish = _ignore            # PUBLISH / SPUBLISH go to the replicas too
+        # What the executor refuses now (replication keeps them in step): writes on a read-only
+        # replica or below min-replicas-to-write, commands without `stale` while a replica's
+        # link is down; `restricted` says either is set, one check per command.
+        self.restricted = False
+        self.refuse_writes = None
+        self.refuse_stale = None
         self.shutdown = _refuse_shutdown   # the server installs the real one: shutdown(save: bool)
         self.keyspace.log_expired = self._log_expired
         config.on_change("appendfsync", self._set_appendfsync)
@@ -132,6 +143,10 @@ class ServerState:
 
     def _set_slow_ns(self, value):
         self.slow_ns = slow_ns(self.config)
+
+
+def _ignore(*args):
+    pass
 
 
 def _refuse_shutdown(save):

@@ -31,6 +31,7 @@ class Store:
         self.flags = 0                           # record flags for the events being staged
         self.on_batch_started = _noop            # the server schedules flush() here
         self.on_failure = _noop                  # the server rebuilds the views here
+        self.on_committed = _noop                # replication streams each committed batch
         self.events_logged = 0
         self.last_commit_time = time.time()      # LASTSAVE: every commit is a save
 
@@ -50,6 +51,23 @@ class Store:
         self.batch.append((seq, record))
         self.batch_bytes += len(record)
         return seq
+
+    def append_record(self, seq: int, ts: int, record: bytes):
+        """Stage a record exactly as another log holds it (a replica appending its primary's
+        events: the same seq, the same bytes)."""
+        if seq != self.next_seq:
+            raise AssertionError(f"event {seq} arrived where {self.next_seq} was expected")
+        self.next_seq = seq + 1
+        self.last_ts = max(self.last_ts, ts)
+        if not self.batch:
+            self.on_batch_started()
+        self.batch.append((seq, record))
+        self.batch_bytes += len(record)
+
+    def restart_at(self, seq: int):
+        """The next event is `seq` (a replica's full resync starts its log over there)."""
+        self.next_seq = seq
+        self.last_ts = 0
 
     @property
     def pending(self) -> bool:
@@ -75,6 +93,8 @@ class Store:
             except LogUnavailable as exc:
                 ok = False
                 self.fail(exc)
+            else:
+                self.on_committed(batch)
         for callback in waiters:
             callback(ok)
 

@@ -21,6 +21,8 @@ import migrations
 from server import tls
 from server.connection import Connection
 from server.snapshots import Snapshots
+from replication.replica import discard_partial_sync
+from replication.role import Replication
 
 log = logging.getLogger("redwood")
 
@@ -47,6 +49,9 @@ def _open(config):
         raise StartupError(f"cannot open the event log: {exc}") from exc
     try:
         migrations.on_open(backend, config["dir"], config["auto-migrate"])
+        if discard_partial_sync(backend):
+            log.warning("a full resync from the primary did not finish: the store was emptied, "
+                        "the replica resyncs in full")
     except (migrations.FormatError, LogUnavailable) as exc:
         backend.close()
         raise StartupError(str(exc)) from exc
@@ -99,6 +104,10 @@ async def _main(config):
     state.shutdown = lambda save=True: stop.set()
     state.reload = lambda: (store.flush(), load(state))
     state.snapshots = snapshots = Snapshots(state)
+    state.replication = replication = Replication(state)
+    if config["replicaof"]:
+        host, port = config["replicaof"].split()
+        replication.follow(host, int(port))
     listeners = await _listen(config, state, tls_context)
     _write_pidfile(config["pidfile"])
     try:
@@ -111,6 +120,7 @@ async def _main(config):
             tasks.start_soon(_retry_failed_log, state)
             tasks.start_soon(_on_signals, stop)
             tasks.start_soon(_save_rules, snapshots)
+            tasks.start_soon(_every_second, replication.tick)
             await stop.wait()
             tasks.cancel_scope.cancel()
     finally:
@@ -119,6 +129,7 @@ async def _main(config):
         for client in list(state.clients.values()):
             client.connection.close()
         snapshots.stop()
+        replication.promote()           # stops following; the links close with their clients
         store.flush()
         store.sync()
         backend.close()
@@ -158,7 +169,7 @@ async def _active_expire(state):
     """Redis's active expiry cycle: hz times a second, bounded work per database."""
     while True:
         await anyio.sleep(1 / state.config["hz"])
-        if not state.active_expire or state.store.failure is not None or \
+        if not state.active_expire or state.store.failure is not None or state.keyspace.replica or \
                 state.keyspace.pause_end > time.monotonic():    # CLIENT PAUSE stops expiry
             continue
         keyspace = state.keyspace
@@ -178,7 +189,7 @@ async def _evict_in_background(state):
     dataset still or the log cannot be written."""
     while True:
         await anyio.sleep(0.01)
-        if state.maxmemory and state.store.failure is None and \
+        if state.maxmemory and state.store.failure is None and not state.keyspace.replica and \
                 state.keyspace.pause_end <= time.monotonic():
             state.eviction.evict()
             if state.keyspace.changes:
@@ -217,9 +228,13 @@ async def _fsync_everysec(state):
 
 
 async def _save_rules(snapshots):
+    await _every_second(snapshots.tick)
+
+
+async def _every_second(job):
     while True:
         await anyio.sleep(1)
-        snapshots.tick()
+        job()
 
 
 async def _retry_failed_log(state):

@@ -82,6 +82,8 @@ class Connection(asyncio.Protocol):
         self.closing = True
         if self.client is not None:
             self._forget_waiter()
+            if self.client.replication is not None:
+                self.state.replication.primary.forget(self.client)
             self.client.release()
             self.state.clients.pop(self.client.id, None)
 
@@ -89,7 +91,7 @@ class Connection(asyncio.Protocol):
     # pending output stays bounded by the transport's high-water mark.
     def pause_writing(self):
         self.transport.pause_reading()
-        self._check_output_limit()
+        self.check_output_limit()
 
     def resume_writing(self):
         if not self.closing:
@@ -164,7 +166,12 @@ class Connection(asyncio.Protocol):
         waiter = self.client.blocked
         if waiter.timeout_ms:
             loop = asyncio.get_running_loop()
-            waiter.timer = loop.call_later(waiter.timeout_ms / 1000, self.unblocked, waiter.timeout_reply)
+            waiter.timer = loop.call_later(waiter.timeout_ms / 1000, self._timed_out, waiter)
+
+    def _timed_out(self, waiter):
+        """A callable timeout reply is what the client gets then (WAIT: the count at that time)."""
+        reply = waiter.timeout_reply
+        self.unblocked(reply() if callable(reply) else reply)
 
     def _postpone(self, commands, error):
         """CLIENT PAUSE holds these commands (and what comes after them) until it ends."""
@@ -249,15 +256,16 @@ class Connection(asyncio.Protocol):
         self.state.stats.net_output_bytes += len(data)
         self.transport.write(data)
         if self.transport.get_write_buffer_size() > 0:
-            self._check_output_limit()
+            self.check_output_limit()
 
-    def _check_output_limit(self):
+    def check_output_limit(self):
         """client-output-buffer-limit: drop a client whose unsent output passed its class's hard
         limit, or stayed over the soft limit longer than the soft seconds. (Replies are bounded
         without it: a client that stops reading is not read from.)"""
         if self.client is None:
             return
-        kind = "pubsub" if self.client.subscriptions else "normal"
+        client = self.client
+        kind = "replica" if client.replication is not None else "pubsub" if client.subscriptions else "normal"
         hard, soft, seconds = self.state.config["client-output-buffer-limit"][kind]
         size = self.transport.get_write_buffer_size()
         now = time.monotonic()
@@ -268,7 +276,7 @@ class Connection(asyncio.Protocol):
         if (hard and size >= hard) or (self.over_soft_since is not None
                                        and now - self.over_soft_since > seconds):
             log.warning("client id=%d addr=%s closed for overcoming of output buffer limits",
-                        self.client.id, self.client.addr)
+                        client.id, client.addr)
             self.closing = True
             self.transport.abort()
 

@@ -1,5 +1,6 @@
-"""The TLS listener's ssl context, built from Redis's `tls-*` options as Redis's
-`tlsConfigure` reads them (server side only: no TLS replication or cluster bus yet)."""
+"""The ssl contexts, built from Redis's `tls-*` options as Redis's `tlsConfigure` reads them:
+the `tls-port` listener's, and a replica's towards its primary (`tls-replication yes`),
+which presents the same certificate and verifies the primary's with the same CAs."""
 import ssl
 
 # Redis's names for the protocol versions, in order (`tls-protocols` takes any of them).
@@ -36,6 +37,18 @@ def server_context(config) -> ssl.SSLContext:
         except (OSError, ssl.SSLError) as exc:
             raise TLSConfigError(f"Failed to configure CA certificate(s) file/directory: {exc}") from exc
     context.verify_mode = _VERIFY[config["tls-auth-clients"]]
+    return context
+
+
+def client_context(config) -> ssl.SSLContext:
+    """A replica's context for its link to the primary (the primary is the server)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version, context.maximum_version = _versions(config["tls-protocols"])
+    context.check_hostname = False          # Redis verifies the chain, not the name
+    if config["tls-cert-file"] and config["tls-key-file"]:
+        context.load_cert_chain(config["tls-cert-file"], config["tls-key-file"])
+    ca_file, ca_dir = config["tls-ca-cert-file"], config["tls-ca-cert-dir"]
+    context.load_verify_locations(cafile=ca_file or None, capath=ca_dir or None)
     return context
 
 

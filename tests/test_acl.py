@@ -147,10 +147,11 @@ def test_setuser_on_an_existing_user_and_deluser(acl):
 def test_acl_cat_lists_the_categories_and_their_commands(acl):
     categories = acl("ACL", "CAT")
     ours = {spec.name for spec in every_command()}
+    redis_has = {n.decode() for n in parse_reply(acl.redis.call("COMMAND", "LIST"))}
     for category in parse_reply(categories):
         theirs = {n.decode() for n in parse_reply(acl.redis.call("ACL", "CAT", category))}
         mine = {n.decode() for n in parse_reply(acl.redwood.call("ACL", "CAT", category.upper()))}
-        assert mine == theirs & ours, category
+        assert {n for n in mine if n.split("|")[0] in redis_has} == theirs & ours, category
 
 
 # -- the check ------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import time
 
 import pytest
 import redis
@@ -220,3 +221,28 @@ def test_bad_tls_configuration_stops_start_up(tmp_path, certs, options, logged):
         result = subprocess.run(server.argv, capture_output=True, text=True, timeout=30)
         assert result.returncode == 1
         assert logged in result.stdout + result.stderr
+
+
+def test_replication_over_tls(tmp_path, certs):
+    """A replica with tls-replication yes follows the primary's TLS port (presenting its
+    certificate, verifying the primary's with the CA)."""
+    (tmp_path / "p").mkdir()
+    (tmp_path / "r").mkdir()
+    tls_port = free_port()
+    primary = Redwood(str(tmp_path / "p"), *tls_options(certs, tls_port)).start()
+    replica = None
+    try:
+        primary.client().set("over", "tls")
+        replica = Redwood(str(tmp_path / "r"), "--replicaof", f"127.0.0.1:{tls_port}", "--tls-replication", "yes",
+                          "--tls-cert-file", str(certs / "client.crt"), "--tls-key-file", str(certs / "client.key"),
+                          "--tls-ca-cert-file", str(certs / "ca.crt")).start()
+        client = replica.client()
+        deadline = time.monotonic() + 20
+        while client.get("over") != b"tls":
+            assert time.monotonic() < deadline, replica.output()
+            time.sleep(0.05)
+        assert client.info("replication")["master_link_status"] == "up"
+    finally:
+        if replica is not None:
+            replica.stop()
+        primary.stop()

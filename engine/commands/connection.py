@@ -302,7 +302,8 @@ def client_unblock(client, argv):
         raise errors.err("CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
     if target is None or target.blocked is None:
         return 0
-    target.connection.unblocked(target.blocked.timeout_reply if reason == b"timeout" else UNBLOCKED)
+    reply = target.blocked.timeout_reply
+    target.connection.unblocked((reply() if callable(reply) else reply) if reason == b"timeout" else UNBLOCKED)
     return 1
 
 

@@ -139,10 +139,17 @@ def monitor(client, argv):
                  "of the current connection", since="3.0.0", complexity="O(1)",
          syntax="numreplicas:integer timeout:integer")
 def wait(client, argv):
-    """No replica acknowledges yet: 0 at once when that is enough, else 0 when the timeout
-    passes (never, with timeout 0), as Redis answers without replicas."""
+    """How many replicas acknowledged every event so far (replication.role); in process,
+    without replication: 0, at once when that is enough."""
     numreplicas = parse_int(argv[1])
     timeout_ms = parse_timeout_ms(argv[2])
+    replication = client.state.replication
+    if replication is not None:
+        if replication.follower is not None:
+            raise errors.err("WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "
+                             "if a replica is configured to be writable (which is not the default) writes to "
+                             "replicas are just local and are not propagated.")
+        return replication.wait(client, numreplicas, timeout_ms)
     if numreplicas <= 0:
         return 0
     return block(client, (), timeout_ms, _no_key, cannot_wait=0, timeout_reply=0)

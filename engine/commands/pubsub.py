@@ -65,6 +65,7 @@ def sunsubscribe(client, argv):
          "channel and M is the total number of subscribed patterns (by any client).",
          syntax="channel message")
 def publish(client, argv):
+    client.state.on_publish(b"PUBLISH", argv[1], argv[2])
     return pubsub.publish(client.state, argv[1], argv[2])
 
 
@@ -74,6 +75,7 @@ def publish(client, argv):
          complexity="O(N) where N is the number of clients subscribed to the receiving shard channel.",
          syntax="shardchannel message")
 def spublish(client, argv):
+    client.state.on_publish(b"SPUBLISH", argv[1], argv[2])
     return pubsub.spublish(client.state, argv[1], argv[2])
 
 

@@ -98,8 +98,8 @@ def _stats(state, now):
             ("total_commands_processed", s.total_commands_processed),
             ("instantaneous_ops_per_sec", s.ops_per_sec()),
             ("total_net_input_bytes", s.net_input_bytes), ("total_net_output_bytes", s.net_output_bytes),
-            ("rejected_connections", s.rejected_connections), ("sync_full", 0),
-            ("sync_partial_ok", 0), ("sync_partial_err", 0), ("expired_keys", s.expired_keys),
+            ("rejected_connections", s.rejected_connections), ("sync_full", s.sync_full),
+            ("sync_partial_ok", s.sync_partial_ok), ("sync_partial_err", s.sync_partial_err), ("expired_keys", s.expired_keys),
             ("evicted_keys", s.evicted_keys), ("keyspace_hits", s.keyspace_hits),
             ("keyspace_misses", s.keyspace_misses), ("pubsub_channels", len(pubsub.channels)),
             ("pubsub_patterns", len(pubsub.patterns)), ("pubsubshard_channels", len(pubsub.shard_channels)),
@@ -108,10 +108,10 @@ def _stats(state, now):
 
 
 def _replication(state, now):
-    return [("role", "master"), ("connected_slaves", 0), ("master_failover_state", "no-failover"),
-            ("master_replid", state.log_id), ("master_replid2", "0" * 40),
-            ("master_repl_offset", state.backend.last_seq), ("second_repl_offset", -1),
-            ("repl_backlog_active", 0)]
+    if state.replication is not None:
+        return state.replication.info()
+    return [("role", "master"), ("connected_slaves", 0), ("master_replid", state.log_id),
+            ("master_repl_offset", state.backend.last_seq)]
 
 
 def _cpu(state, now):
