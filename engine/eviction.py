@@ -226,12 +226,13 @@ class Eviction:
         config = state.config
         for name in ("maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor",
                      "lfu-decay-time", "maxmemory-eviction-tenacity"):
-            config.on_change(name, self._configure)
-        self._configure()
+            config.on_change(name, self.configure)
+        self.configure()
 
-    def _configure(self, _value=None):
+    def configure(self, _value=None):
         config, keyspace = self.state.config, self.state.keyspace
-        self.state.maxmemory = config["maxmemory"]
+        # A replica ignores maxmemory, as Redis's replica-ignore-maxmemory: its primary's DELs evict.
+        self.state.maxmemory = 0 if keyspace.replica else config["maxmemory"]
         self.sample_size = config["maxmemory-samples"]
         self.lfu_log_factor, self.lfu_decay_time = config["lfu-log-factor"], config["lfu-decay-time"]
         tenacity = config["maxmemory-eviction-tenacity"]    # evictionTimeLimitUs()

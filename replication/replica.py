@@ -68,6 +68,7 @@ class Follower:
         self.lag_ms = -1              # how old the newest event was when it arrived
         self.applier = Applier(state)
         self.acked = 0
+        self.ack_due = False          # an ACK waits for the store's commit
         self.seed = 0                 # during a full resync: the snapshot's own event (not applied)
 
     def start(self):
@@ -216,11 +217,13 @@ class Follower:
             self.lag_ms = max(time.time_ns() // 1_000_000 - ts, 0)
         if keyspace.changes:
             changes.process(state)
-        if store.pending:
+        if store.pending and not self.ack_due:
+            self.ack_due = True
             store.wait(self._committed)
 
     def _committed(self, ok: bool):
         """After the store's commit: acknowledge, and end a full resync."""
+        self.ack_due = False
         if not ok:
             return
         seq = self.state.backend.last_seq

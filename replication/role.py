@@ -43,6 +43,7 @@ class Replication:
         self.state.store.flush()
         self.follower = Follower(self.state, host, port)
         self.state.keyspace.replica = True
+        self.state.eviction.configure()
         self.follower.start()
         log.info("REPLICAOF %s:%d enabled", host, port)
         self.restrict()
@@ -55,6 +56,7 @@ class Replication:
         self.follower.stop()
         self.follower = None
         self.state.keyspace.replica = False
+        self.state.eviction.configure()
         log.info("MASTER MODE enabled: this replica is a primary now, its log kept")
         self.restrict()
 

@@ -141,3 +141,19 @@ def test_publish_reaches_the_replicas_subscribers(tmp_path):
     finally:
         replica.stop()
         primary.stop()
+
+
+def test_a_replica_ignores_maxmemory(tmp_path):
+    """Far over its maxmemory, a replica neither evicts nor refuses: its primary's DELs evict."""
+    primary, replica = _pair(tmp_path, replica_options=("--maxmemory", "1mb", "--maxmemory-policy", "allkeys-random"))
+    try:
+        p, r = primary.client(), replica.client()
+        p.mset({f"k{i}": "v" * 100 for i in range(200)})
+        _until(lambda: r.dbsize() == 200, replica.output())
+        assert r.get("k7") == b"v" * 100 and r.info("stats")["evicted_keys"] == 0
+        r.execute_command("REPLICAOF", "NO", "ONE")               # a primary again: the limit holds
+        r.get("k1")
+        assert r.dbsize() < 200 and r.info("stats")["evicted_keys"] > 0
+    finally:
+        replica.stop()
+        primary.stop()
