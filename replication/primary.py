@@ -11,7 +11,7 @@ import time
 
 import hiredis
 
-from engine.events import CRC
+from engine.events import CRC, FLAG_MULTI, HEADER
 
 log = logging.getLogger("redwood.replication")
 
@@ -21,6 +21,20 @@ AHEAD = 4 << 20                  # bytes of stream a catching-up link may have u
 
 def frame(*items) -> bytes:
     return hiredis.pack_command(items)
+
+
+def _whole_transactions(backend, seq: int, last: int) -> list:
+    """About CATCH_UP_RECORDS records from seq, never ending inside a transaction (a run of
+    FLAG_MULTI records): a replica applies a frame in one go, so its readers see a MULTI/EXEC
+    whole, as they do in the live stream, where a commit holds whole transactions. (Adjacent
+    transactions look like one run; past 100 times the batch, a run is cut all the same.)"""
+    records = []
+    for _, record in backend.read(seq, last):
+        if len(records) >= CATCH_UP_RECORDS and (
+                not HEADER.unpack_from(record)[3] & FLAG_MULTI or len(records) >= 100 * CATCH_UP_RECORDS):
+            break
+        records.append(record)
+    return records
 
 
 class Link:
@@ -119,7 +133,7 @@ class Primary:
                 if seq > last:
                     link.online = True      # from here on, broadcast() sends it every commit
                     return
-                records = [record for _, record in backend.read(seq, min(last, seq + CATCH_UP_RECORDS - 1))]
+                records = _whole_transactions(backend, seq, last)
                 link.write(frame(b"EVENTS", seq, *records))
                 seq += len(records)
                 await self._drain(link)

@@ -157,3 +157,23 @@ def test_a_replica_ignores_maxmemory(tmp_path):
     finally:
         replica.stop()
         primary.stop()
+
+
+def test_catch_up_frames_never_split_a_transaction():
+    """A catch-up frame ends only before a record outside a MULTI/EXEC run."""
+    from backends.memory import MemoryBackend
+    from engine import events
+    from replication.primary import CATCH_UP_RECORDS, _whole_transactions
+
+    def record(seq, flags):
+        return events.encode(seq, seq, 0, events.ORIGIN_INTERNAL, [b"SET", b"k", b"%d" % seq], flags)
+
+    backend = MemoryBackend()
+    in_multi = range(CATCH_UP_RECORDS - 5, CATCH_UP_RECORDS + 20)      # a transaction across the mark
+    backend.append([(seq, record(seq, events.FLAG_MULTI if seq in in_multi else 0))
+                    for seq in range(1, 3 * CATCH_UP_RECORDS)])
+    backend.commit(sync=True)
+    first = _whole_transactions(backend, 1, backend.last_seq)
+    assert len(first) == in_multi[-1]                   # up to the transaction's last record
+    second = _whole_transactions(backend, len(first) + 1, backend.last_seq)
+    assert len(second) == CATCH_UP_RECORDS              # no transaction there: the plain size
