@@ -81,6 +81,11 @@ class Follower:
             self.writer.close()
         self.link_up = False
 
+    def _link(self, up: bool):
+        """The link went up or down: what the server refuses may change (MASTERDOWN)."""
+        self.link_up = up
+        self.state.replication.restrict()
+
     async def _run(self):
         backoff = BACKOFF_FIRST
         while True:
@@ -99,7 +104,7 @@ class Follower:
                 if self.link_up:
                     backoff = BACKOFF_FIRST
                     self.down_since = time.monotonic()
-                self.link_up = False
+                    self._link(False)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, BACKOFF_LAST)
 
@@ -117,13 +122,14 @@ class Follower:
         store.flush()
         seq = backend.last_seq
         crc = next((CRC.unpack_from(record)[0] for _, record in backend.read(seq, seq)), 0) if seq else 0
-        reply = (await self._call(b"LOGSYNC", self.state.log_id or "?", seq, crc)).split()
+        # An empty log has nothing to continue: "?" asks for the whole (as Redis's PSYNC ? -1).
+        reply = (await self._call(b"LOGSYNC", self.state.log_id if seq else "?", seq, crc)).split()
         self.last_io = time.monotonic()
         if reply[0] == b"FULLRESYNC":
             await self._full_resync(reply[1].decode(), int(reply[2]), int(reply[3]))
         elif reply[0] != b"CONTINUE" or int(reply[2]) != store.next_seq:
             raise ReplicationError(f"unexpected LOGSYNC reply {reply!r}")
-        self.link_up = True
+        self._link(True)
         log.info("replica of %s:%d: %s from event %d", self.host, self.port, reply[0].decode().lower(),
                  int(reply[-1]))
         while True:
