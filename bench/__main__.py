@@ -6,7 +6,7 @@
     .venv/bin/python -m bench --parts types,elements   # the data types only
 
 What it measures, each server in its own temp dir on a free 127.0.0.1 port
-(--parts picks any of them; the default is throughput,keys,snapshots):
+(--parts picks any of them; the default is throughput,keys,snapshots,replication):
 
 1. throughput: `redis-benchmark -c 50 -r 100000` running SET, GET, INCR, MSET
    (10 keys per command) and DEL, with `-P 1` and `-P 16`, once per fsync mode
@@ -35,6 +35,8 @@ What it measures, each server in its own temp dir on a free 127.0.0.1 port
    used_memory growth (and RSS growth) per element.
 4. snapshots: snapshot time and size against Redis's BGSAVE and RDB, start-up from snapshot
    + tail, and SET/GET on the SQLite backend next to LMDB (see bench/persistence.py).
+5. replication: the primary's SET throughput with 0, 1 and 2 replicas (appendfsync everysec),
+   replication lag p50/p99 meanwhile, full-resync time against Redis's (see bench/replication.py).
 """
 import argparse
 import functools
@@ -47,7 +49,7 @@ import sys
 import tempfile
 import time
 
-from bench import persistence, report
+from bench import persistence, replication, report
 from bench.datatypes import ELEMENT_KINDS, TYPE_TESTS, fill_elements, type_commands
 from bench.messaging import messaging_commands
 from bench.servers import Server, redis_server, redwood
@@ -56,7 +58,7 @@ from bench.workloads import fill_keys, string_commands
 # Pipelined runs are this many times longer: at 100k requests Redis's -P 16 run lasts a few
 # hundredths of a second, too short to measure on a shared machine.
 PIPELINED = 10
-PARTS = ("throughput", "types", "messaging", "keys", "elements", "snapshots")
+PARTS = ("throughput", "types", "messaging", "keys", "elements", "snapshots", "replication")
 
 
 def main(argv=None) -> int:
@@ -74,6 +76,9 @@ def main(argv=None) -> int:
         if "snapshots" in args.parts:
             persistence.snapshots(args, workdir, _subdir)
             persistence.sqlite_throughput(args, workdir, _subdir)
+        if "replication" in args.parts:
+            replication.replicas(args, workdir, _subdir, PIPELINED)
+            replication.full_resync(args, workdir, _subdir)
     except BaseException:
         print(f"\nbench: failed; server logs kept in {workdir}", file=sys.stderr)
         raise
@@ -97,11 +102,12 @@ def _parse(argv):
     p.add_argument("--pipelines", type=_list(int), default=[1, 16], help="redis-benchmark -P values")
     p.add_argument("--clients", type=int, default=50, help="redis-benchmark -c")
     p.add_argument("--rounds", type=int, default=1, help="runs per server and cell; the median is shown")
-    p.add_argument("--parts", type=_list(str), default=["throughput", "keys", "snapshots"],
+    p.add_argument("--parts", type=_list(str), default=["throughput", "keys", "snapshots", "replication"],
                    help="comma-separated, of: throughput (string commands), types (list, set, hash "
                         "and zset commands), messaging (PUBLISH, MULTI/EXEC), keys (memory per key + replay), elements (memory per "
                         "hash, set and zset element), snapshots (BGSAVE, start-up from snapshot + tail, "
-                        "SQLite vs LMDB); default throughput,keys,snapshots")
+                        "SQLite vs LMDB), replication (SET with 0-2 replicas, lag, full resync); "
+                        "default throughput,keys,snapshots,replication")
     p.add_argument("--keep", action="store_true", help="keep the temp dir with data and logs")
     args = p.parse_args(argv)
     if unknown := set(args.parts) - set(PARTS):

@@ -129,7 +129,8 @@ async def _main(config):
         for client in list(state.clients.values()):
             client.connection.close()
         snapshots.stop()
-        replication.promote()           # stops following; the links close with their clients
+        if replication.follower is not None:
+            replication.follower.stop()     # the links close with their clients
         store.flush()
         store.sync()
         backend.close()
