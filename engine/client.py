@@ -20,7 +20,7 @@ class Client:
         "authenticated", "connection", "blocked", "multi", "multi_failed", "in_exec",
         "watched", "channels", "patterns", "shard_channels", "tracking", "acl",
         "reply_mode", "no_evict", "monitor", "dirty", "subscriptions", "replication",
-        "replica_port",
+        "replica_port", "last_write",
     )
 
     def __init__(self, state, addr: str = "", laddr: str = "", fd: int = -1):
@@ -56,6 +56,7 @@ class Client:
         self.monitor = False     # MONITOR: this connection receives every command
         self.replication = None  # on a primary: the replica's link, once it sent LOGSYNC
         self.replica_port = 0    # REPLCONF listening-port
+        self.last_write = 0      # the seq of this connection's last logged write (HISTORY POSITION)
         self.update_origin()
 
     def update_origin(self):
@@ -68,7 +69,7 @@ class Client:
 
     def log(self, argv):
         """Record argv as the event of the write this handler just made."""
-        self.store.append(self.db.index, argv, self.origin)
+        self.last_write = self.store.append(self.db.index, argv, self.origin)
         if self.keyspace.observed:
             self.keyspace.changes.append((self.db.index, argv, self.last_command))
 

@@ -1,0 +1,79 @@
+"""HISTORY: the event log, online. Where the log stands (and this connection's last write),
+and the events that touched a key, newest first, paged like SCAN.
+
+A key's history is read from the log backwards in windows, at most SCAN_LIMIT events per
+call: the reply's cursor says where the next call goes on (0: the log's start was reached),
+so a rare key in a long log costs several calls, never one long stall of the server. The
+key is declared read-only, so ACL key patterns apply as to GET.
+"""
+from engine import errors
+from engine.events import decode
+from engine import history  # as a module: engine.history imports this package back
+from engine.parsing import parse_int
+from engine.recovery import event_ts, horizon
+from engine.registry import command, container_docs
+from engine.replies import Map
+
+WINDOW = 4096           # events read per step backwards
+SCAN_LIMIT = 65536      # events looked at per call
+
+container_docs("history", group="server", summary="A container for commands that read the event log's history",
+               since="7.0.0", complexity="Depends on subcommand.")
+
+
+@command("history|position", 2, "loading stale fast", group="server", acl="slow",
+         summary="Return the event log's first and last event, the retention horizon and the seq of this "
+                 "connection's last write", since="7.0.0", complexity="O(log N) with N the retained events")
+def history_position(client, argv):
+    backend = client.state.backend
+    first, last = backend.first_seq, backend.last_seq
+    horizon_seq, horizon_time = horizon(backend)
+    return Map({b"first-seq": first, b"first-time": event_ts(backend, first) if first else 0,
+                b"last-seq": last, b"last-time": event_ts(backend, last) if last else 0,
+                b"horizon-seq": horizon_seq, b"horizon-time": horizon_time,
+                b"last-write": client.last_write})
+
+
+@command("history|key", -3, "readonly", keys=(2, 2, 1), group="server", acl="slow",
+         summary="Return the events that changed a key, newest first", since="7.0.0",
+         complexity="O(N) with N the events looked at (at most 65536 per call)",
+         syntax="key [BEFORE seq:integer] [COUNT count:integer]")
+def history_key(client, argv):
+    """`[cursor, [[seq, time, db, user, client address, client name, [command …]] …]]`:
+    events of this database that touched key with a seq below BEFORE (default: all), at most
+    COUNT (default 10); cursor is the BEFORE of the next page, 0 when there is none."""
+    key, before, count = argv[2], None, 10
+    i = 3
+    while i < len(argv):
+        option = argv[i].lower()
+        if option not in (b"before", b"count") or i + 1 >= len(argv):
+            raise errors.SYNTAX
+        value = parse_int(argv[i + 1])
+        if option == b"before":
+            before = value
+        else:
+            count = value
+        if value <= 0:
+            raise errors.err(f"{option.decode().upper()} must be positive")
+        i += 2
+    backend = client.state.backend
+    first, last = backend.first_seq, backend.last_seq
+    if before is not None and before <= first:
+        raise errors.err(f"event {before} is outside the retention window: the log starts at event {first}")
+    end = last if before is None else min(before - 1, last)
+    found, looked, db = [], 0, client.db.index
+    while end >= first and end and len(found) < count and looked < SCAN_LIMIT:
+        start = max(first, end - WINDOW + 1)
+        window = []
+        for seq, record in backend.read(start, end):
+            event = decode(seq, record, verify=False)
+            keys, dbs = history.event_keys(event), history.event_dbs(event)
+            if (keys is None or key in keys) and (dbs is None or db in dbs):
+                window.append(event)
+        looked += end - start + 1
+        found += reversed(window)
+        end = start - 1
+    found = found[:count]
+    cursor = found[-1].seq if len(found) == count else end + 1 if end >= first and end else 0
+    return [cursor, [[event.seq, event.ts, event.db, event.origin.user.encode(), event.origin.addr.encode(),
+                      event.origin.name.encode(), event.argv] for event in found]]

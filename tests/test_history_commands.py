@@ -1,0 +1,110 @@
+"""HISTORY POSITION and HISTORY KEY on a real server: what the log holds, read back online."""
+import pytest
+
+from engine.commands import history as history_commands
+from tests.servers import parse_reply
+
+
+def call(server, *argv):
+    raw = server.raw()
+    try:
+        return parse_reply(raw.call(*argv))
+    finally:
+        raw.close()
+
+
+@pytest.fixture
+def server(redwood_server):
+    return redwood_server.start()
+
+
+def position(raw) -> dict:
+    reply = parse_reply(raw.call("HISTORY", "POSITION"))
+    return dict(zip(reply[0::2], reply[1::2]))
+
+
+def test_position_names_this_connections_last_write(server):
+    raw = server.raw()
+    assert position(raw)[b"last-write"] == 0                         # nothing written yet
+    raw.call("SET", "a", "1")
+    raw.call("SET", "b", "2")
+    mine = position(raw)
+    other = server.client()
+    other.set("c", 3)
+    last = other.info("persistence")["log_last_seq"]
+    assert mine[b"last-write"] == last - 1 and mine[b"first-seq"] == 1
+    position_now = position(raw)
+    raw.close()
+    assert position_now[b"last-seq"] == last and position_now[b"last-write"] == last - 1
+    assert position_now[b"last-time"] >= position_now[b"first-time"] > 0
+
+
+def test_key_history_newest_first_with_who_and_what(server):
+    c = server.client()
+    c.client_setname("writer")
+    c.set("k", "v1")
+    c.set("other", "x")
+    c.append("k", "v2")
+    c.hset("h", "f", "v")
+    c.delete("k")
+    cursor, entries = call(server, "HISTORY", "KEY", "k")
+    assert cursor == 0
+    assert [entry[6] for entry in entries] == [[b"DEL", b"k"], [b"APPEND", b"k", b"v2"], [b"SET", b"k", b"v1"]]
+    seqs = [entry[0] for entry in entries]
+    assert seqs == sorted(seqs, reverse=True)
+    seq, ts, db, user, addr, name, _ = entries[0]
+    assert db == 0 and user == b"default" and name == b"writer" and addr.startswith(b"127.0.0.1:")
+    assert ts > 0
+    c.flushdb()                                       # touches every key of its database
+    cursor, entries = call(server, "HISTORY", "KEY", "k", "COUNT", "1")
+    assert entries[0][6] == [b"FLUSHDB"] and cursor == entries[0][0]
+    assert [entry[6] for entry in call(server, "HISTORY", "KEY", "never")[1]] == [[b"FLUSHDB"]]
+
+
+def test_paging_with_before_and_count(server):
+    c = server.client()
+    for i in range(30):
+        c.set(f"k{i % 3}", i)                         # k0 at events 1, 4, 7, …
+    seen, before = [], None
+    while True:
+        argv = ["HISTORY", "KEY", "k0", "COUNT", "4"] + (["BEFORE", str(before)] if before else [])
+        before, entries = call(server, *argv)
+        seen += [entry[0] for entry in entries]
+        if not before:
+            break
+    assert seen == list(range(28, 0, -3))
+
+
+def test_errors_and_acl(server):
+    raw = server.raw()
+    assert raw.call("HISTORY", "KEY", "k", "COUNT") == b"-ERR syntax error\r\n"
+    assert raw.call("HISTORY", "KEY", "k", "COUNT", "x") == b"-ERR value is not an integer or out of range\r\n"
+    assert raw.call("HISTORY", "KEY", "k", "COUNT", "0") == b"-ERR COUNT must be positive\r\n"
+    assert raw.call("HISTORY", "NOPE").startswith(b"-ERR unknown subcommand 'NOPE'")
+    c = server.client()
+    c.acl_setuser("reader", enabled=True, passwords=["+pw"], keys=["public:*"], commands=["+@all"])
+    c.set("public:a", 1)
+    c.set("secret", 1)
+    assert raw.call("HISTORY", "KEY", "k", "BEFORE", "1").startswith(b"-ERR event 1 is outside the retention window")
+    assert raw.call("AUTH", "reader", "pw") == b"+OK\r\n"
+    assert parse_reply(raw.call("HISTORY", "KEY", "public:a"))[1][0][6] == [b"SET", b"public:a", b"1"]
+    assert raw.call("HISTORY", "KEY", "secret").startswith(b"-NOPERM")
+    raw.close()
+
+
+def test_a_rare_key_in_a_long_log_pages_by_the_scan_limit(server):
+    """More events than one call looks at: a call returns what it found with the cursor where
+    it stopped, and following the cursor finds the rest."""
+    c = server.client()
+    c.set("rare", "first")
+    noise = history_commands.SCAN_LIMIT + 1000
+    pipe = c.pipeline(transaction=False)
+    for i in range(noise):
+        pipe.set("noise", i)
+    pipe.execute()
+    c.set("rare", "last")
+    cursor, entries = call(server, "HISTORY", "KEY", "rare", "COUNT", "5")
+    assert [entry[6][2] for entry in entries] == [b"last"]
+    assert 1 < cursor < noise                       # stopped at the limit, not at the log's start
+    cursor, entries = call(server, "HISTORY", "KEY", "rare", "COUNT", "5", "BEFORE", str(cursor))
+    assert [entry[6][2] for entry in entries] == [b"first"] and cursor == 0
