@@ -80,7 +80,6 @@ class Primary:
         self.state = state
         self.links: dict = {}            # client -> Link
         self.last_ping = time.monotonic()
-        state.store.on_committed = self.broadcast
 
     # -- LOGSYNC ---------------------------------------------------------------------------
     def sync(self, client, log_id: bytes, seq: int, crc: int, port: int):

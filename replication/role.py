@@ -12,6 +12,7 @@ import time
 from engine import errors
 from engine.blocking import block
 from engine.recovery import event_ts
+from replication.changefeed import ChangeFeed
 from replication.primary import Primary
 from replication.replica import Follower
 
@@ -26,12 +27,20 @@ class Replication:
     def __init__(self, state):
         self.state = state
         self.primary = Primary(state)
+        self.changefeed = ChangeFeed(state)
+        state.store.on_committed = self._committed
         self.follower: Follower | None = None
         self.waiting: list = []          # (client, numreplicas, seq) blocked in WAIT
         state.on_publish = self.primary.publish
         for name in ("replica-read-only", "replica-serve-stale-data", "min-replicas-to-write",
                      "min-replicas-max-lag"):
             state.config.on_change(name, lambda value: self.restrict())
+
+    def _committed(self, batch):
+        """Each batch the store commits: to the replicas, and to the change stream's followers."""
+        self.primary.broadcast(batch)
+        if self.changefeed.followers:
+            self.changefeed.broadcast(batch)
 
     # -- REPLICAOF ---------------------------------------------------------------------------
     def follow(self, host: str, port: int) -> bool:

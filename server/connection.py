@@ -84,6 +84,8 @@ class Connection(asyncio.Protocol):
             self._forget_waiter()
             if self.client.replication is not None:
                 self.state.replication.primary.forget(self.client)
+            if self.state.replication is not None:
+                self.state.replication.changefeed.unfollow(self.client)
             self.client.release()
             self.state.clients.pop(self.client.id, None)
 
@@ -265,7 +267,9 @@ class Connection(asyncio.Protocol):
         if self.client is None:
             return
         client = self.client
-        kind = "replica" if client.replication is not None else "pubsub" if client.subscriptions else "normal"
+        kind = ("replica" if client.replication is not None else
+                "pubsub" if client.subscriptions or client in self.state.replication.changefeed.followers
+                else "normal")
         hard, soft, seconds = self.state.config["client-output-buffer-limit"][kind]
         size = self.transport.get_write_buffer_size()
         now = time.monotonic()

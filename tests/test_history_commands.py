@@ -108,3 +108,49 @@ def test_a_rare_key_in_a_long_log_pages_by_the_scan_limit(server):
     assert 1 < cursor < noise                       # stopped at the limit, not at the log's start
     cursor, entries = call(server, "HISTORY", "KEY", "rare", "COUNT", "5", "BEFORE", str(cursor))
     assert [entry[6][2] for entry in entries] == [b"first"] and cursor == 0
+
+
+def test_the_change_stream_delivers_every_event_once_across_disconnects(server):
+    writer = server.client()
+    for i in range(5):
+        writer.set(f"k{i}", i)
+
+    def follow(from_seq):
+        raw = server.raw()
+        raw.call("HELLO", "3")
+        assert raw.call("HISTORY", "FOLLOW", str(from_seq)) == b"+OK\r\n"
+        return raw
+
+    def take(raw, n):
+        return [parse_reply(raw.read_reply()) for _ in range(n)]
+
+    raw = follow(1)
+    got = take(raw, 5)
+    assert [m[0] for m in got] == [b"history"] * 5 and [m[1] for m in got] == [1, 2, 3, 4, 5]
+    assert got[2][7] == [b"SET", b"k2", b"2"] and got[0][4] == b"default"
+    writer.hset("h", "f", "v")
+    writer.delete("k0")
+    live = take(raw, 2)
+    assert [m[7] for m in live] == [[b"HSET", b"h", b"f", b"v"], [b"DEL", b"k0"]]
+    last_seen = live[-1][1]
+    raw.close()                                     # cut off; the writes go on
+    writer.set("while", "away")
+    pipe = writer.pipeline(transaction=True)
+    pipe.incr("n")
+    pipe.incr("n")
+    pipe.execute()
+    raw = follow(last_seen + 1)                     # resume: exactly the events missed, once
+    resumed = take(raw, 3)
+    assert [m[1] for m in resumed] == [last_seen + 1, last_seen + 2, last_seen + 3]
+    assert [m[7] for m in resumed] == [[b"SET", b"while", b"away"], [b"INCR", b"n"], [b"INCR", b"n"]]
+    assert raw.call("HISTORY", "UNFOLLOW") == b"+OK\r\n"
+    writer.set("after", "unfollow")
+    assert raw.call("PING") == b"+PONG\r\n"         # no event came before the reply
+    raw.close()
+
+
+def test_follow_outside_the_window_is_refused(server):
+    raw = server.raw()
+    assert raw.call("HISTORY", "FOLLOW", "0").startswith(b"-ERR event 0 is outside the retention window")
+    assert raw.call("HISTORY", "FOLLOW", "x") == b"-ERR value is not an integer or out of range\r\n"
+    raw.close()

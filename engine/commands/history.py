@@ -12,7 +12,7 @@ from engine import history  # as a module: engine.history imports this package b
 from engine.parsing import parse_int
 from engine.recovery import event_ts, horizon
 from engine.registry import command, container_docs
-from engine.replies import Map
+from engine.replies import OK, Map
 
 WINDOW = 4096           # events read per step backwards
 SCAN_LIMIT = 65536      # events looked at per call
@@ -77,3 +77,29 @@ def history_key(client, argv):
     cursor = found[-1].seq if len(found) == count else end + 1 if end >= first and end else 0
     return [cursor, [[event.seq, event.ts, event.db, event.origin.user.encode(), event.origin.addr.encode(),
                       event.origin.name.encode(), event.argv] for event in found]]
+
+
+@command("history|follow", 3, "loading stale", group="server", acl="slow",
+         summary="Receive every committed event of the log from a seq on, as push messages", since="7.0.0",
+         complexity="O(N) with N the events sent", syntax="seq:integer")
+def history_follow(client, argv):
+    """The change stream: push messages `history seq time db user client-address client-name
+    [command …]` for every event from seq on (those still held, then each as it commits);
+    a client resumes after a disconnect by following from the last seq it saw plus one."""
+    seq = parse_int(argv[2])
+    backend = client.state.backend
+    if client.state.replication is None:
+        raise errors.err("the change stream needs a running server")
+    if seq < 1 or (backend.first_seq > 1 and seq < backend.first_seq):
+        raise errors.err(f"event {seq} is outside the retention window: the log starts at event "
+                         f"{backend.first_seq or 1}")
+    client.state.replication.changefeed.follow(client, seq)
+    return OK
+
+
+@command("history|unfollow", 2, "loading stale", group="server", acl="slow",
+         summary="Stop receiving the log's events", since="7.0.0", complexity="O(1)")
+def history_unfollow(client, argv):
+    if client.state.replication is not None:
+        client.state.replication.changefeed.unfollow(client)
+    return OK
