@@ -154,3 +154,40 @@ def test_follow_outside_the_window_is_refused(server):
     assert raw.call("HISTORY", "FOLLOW", "0").startswith(b"-ERR event 0 is outside the retention window")
     assert raw.call("HISTORY", "FOLLOW", "x") == b"-ERR value is not an integer or out of range\r\n"
     raw.close()
+
+
+def test_audit_queries_by_user_client_key_and_time(server):
+    import time
+    admin = server.client()
+    admin.acl_setuser("alice", enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all"])
+    admin.acl_setuser("bob", enabled=True, passwords=["+pw"], keys=["bob:*"], commands=["+@all"])
+    alice = server.client(username="alice", password="pw")
+    alice.client_setname("alice-app")
+    bob = server.client(username="bob", password="pw")
+    alice.set("a:1", 1)
+    bob.set("bob:1", 1)
+    time.sleep(0.01)
+    middle = int(time.time() * 1000)
+    time.sleep(0.01)
+    alice.set("a:2", 2)
+    bob.set("bob:2", 2)
+    alice.set("bob:3", 3)
+
+    def log(raw, *options):
+        cursor, entries = parse_reply(raw.call("HISTORY", "LOG", *options))
+        return cursor, [(entry[3], entry[6][1]) for entry in entries]
+
+    raw = server.raw()
+    assert log(raw, "USER", "alice") == (0, [(b"alice", b"a:1"), (b"alice", b"a:2"), (b"alice", b"bob:3")])
+    assert log(raw, "CLIENT", "alice-app")[1] == log(raw, "USER", "alice")[1]
+    assert log(raw, "MATCH", "bob:*")[1] == [(b"bob", b"bob:1"), (b"bob", b"bob:2"), (b"alice", b"bob:3")]
+    assert log(raw, "SINCE", str(middle))[1] == [(b"alice", b"a:2"), (b"bob", b"bob:2"), (b"alice", b"bob:3")]
+    assert log(raw, "UNTIL", str(middle))[1] == [(b"alice", b"a:1"), (b"bob", b"bob:1")]
+    cursor, page = log(raw, "COUNT", "2")
+    assert page == [(b"alice", b"a:1"), (b"bob", b"bob:1")] and cursor
+    assert log(raw, "AFTER", str(cursor), "COUNT", "2")[1] == [(b"alice", b"a:2"), (b"bob", b"bob:2")]
+    assert raw.call("HISTORY", "LOG", "SINCE", "yesterday").startswith(b"-ERR 'yesterday' is not a time")
+    assert raw.call("HISTORY", "LOG", "COUNT") == b"-ERR syntax error\r\n"
+    raw.call("AUTH", "bob", "pw")                   # bob may read bob:* only: he sees no other key
+    assert log(raw, "USER", "alice")[1] == [(b"alice", b"bob:3")]
+    raw.close()

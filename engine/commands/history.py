@@ -10,7 +10,8 @@ from engine import errors
 from engine.events import decode
 from engine import history  # as a module: engine.history imports this package back
 from engine.parsing import parse_int
-from engine.recovery import event_ts, horizon
+from engine.acl_user import READ
+from engine.recovery import event_ts, horizon, seq_at
 from engine.registry import command, container_docs
 from engine.replies import OK, Map
 
@@ -75,8 +76,7 @@ def history_key(client, argv):
         end = start - 1
     found = found[:count]
     cursor = found[-1].seq if len(found) == count else end + 1 if end >= first and end else 0
-    return [cursor, [[event.seq, event.ts, event.db, event.origin.user.encode(), event.origin.addr.encode(),
-                      event.origin.name.encode(), event.argv] for event in found]]
+    return [cursor, [_entry(event) for event in found]]
 
 
 @command("history|follow", 3, "loading stale", group="server", acl="slow",
@@ -103,3 +103,76 @@ def history_unfollow(client, argv):
     if client.state.replication is not None:
         client.state.replication.changefeed.unfollow(client)
     return OK
+
+
+@command("history|log", -2, "readonly", group="server", acl="slow",
+         summary="Return the events matching an audit query (user, client, key pattern, time), oldest first",
+         since="7.0.0", complexity="O(N) with N the events looked at (at most 65536 per call)",
+         syntax="[AFTER seq:integer] [SINCE time] [UNTIL time] [USER username] [CLIENT client] [MATCH pattern] "
+                "[COUNT count:integer]")
+def history_log(client, argv):
+    """`[cursor, [entry …]]`, entries as HISTORY KEY's, oldest first: the events after AFTER (a
+    seq; default: the log's start) that match every criterion given; SINCE and UNTIL take
+    epoch ms, ISO 8601 or `-15m`-style times. cursor is the AFTER of the next page, 0 at the
+    log's end. A user restricted by ACL sees only events whose keys it may read."""
+    options, count, after = {}, 10, 0
+    for i in range(2, len(argv), 2):
+        option = argv[i].lower()
+        if option not in (b"after", b"since", b"until", b"user", b"client", b"match", b"count") or \
+                i + 1 >= len(argv) or option in options:
+            raise errors.SYNTAX
+        options[option] = argv[i + 1]
+    if b"count" in options:
+        count = parse_int(options[b"count"])
+        if count <= 0:
+            raise errors.err("COUNT must be positive")
+    if b"after" in options:
+        after = parse_int(options[b"after"])
+    instants = {}
+    for name in (b"since", b"until"):
+        if name in options:
+            try:
+                instants[name] = history.parse_instant(options[name].decode(errors="replace"), client.keyspace.now)
+            except ValueError as exc:
+                raise errors.err(str(exc)) from None
+    text = lambda name: options[name].decode(errors="replace") if name in options else None  # noqa: E731
+    flt = history.EventFilter(keys=text(b"match"), client=text(b"client"), user=text(b"user"),
+                              since_ms=instants.get(b"since"), until_ms=instants.get(b"until"))
+    backend = client.state.backend
+    first, last = backend.first_seq, backend.last_seq
+    if b"after" in options and first > 1 and after < first - 1:
+        raise errors.err(f"event {after + 1} is outside the retention window: the log starts at event {first}")
+    start = max(after + 1, first or 1)
+    if flt.since_ms is not None:
+        start = max(start, seq_at(backend, flt.since_ms - 1) + 1)
+    end = last if flt.until_ms is None else min(last, seq_at(backend, flt.until_ms))
+    readable = _readable(client)
+    found, seq = [], start - 1
+    for seq, record in backend.read(start, min(end, start + SCAN_LIMIT - 1)) if start <= end else ():
+        event = decode(seq, record, verify=False)
+        if flt.matches(event) and readable(event):
+            found.append(event)
+            if len(found) == count:
+                break
+    cursor = seq if seq < end else 0
+    return [cursor, [_entry(event) for event in found]]
+
+
+def _readable(client):
+    """Whether client's user may read every key of an event (unrestricted users: all)."""
+    user = client.acl
+    if user is None:
+        return lambda event: True
+
+    def readable(event) -> bool:
+        keys = history.event_keys(event)
+        if keys is None:
+            return user.key_allowed(b"*", READ)          # FLUSHDB and the like: all keys
+        return all(any(selector.key_allowed(key, READ) for selector in (user, *user.selectors)) for key in keys)
+    return readable
+
+
+def _entry(event) -> list:
+    origin = event.origin
+    return [event.seq, event.ts, event.db, origin.user.encode(), origin.addr.encode(), origin.name.encode(),
+            event.argv]
