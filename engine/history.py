@@ -4,11 +4,13 @@ an event reads in a table or as JSON. Shared by `redwood log`, `restore`, `diff`
 import re
 from datetime import UTC, datetime, timedelta
 
-from engine import commands  # noqa: F401  (registers the command table event_keys reads)
+# Modules, not names: engine.commands.history imports this module back, and recovery
+# (through the snapshot format) imports engine.commands.
+import engine.commands  # noqa: F401  (registers the command table event_keys reads)
 from engine import events as records
+from engine import recovery
 from engine.glob import matcher
 from engine.observe import quote
-from engine.recovery import seq_at
 from engine.registry import COMMANDS
 
 _RELATIVE = re.compile(r"-(\d+)(ms|s|m|h|d)")
@@ -107,9 +109,9 @@ def events(backend, from_seq=None, to_seq=None, flt=None):
     order, those flt keeps; streaming. A time range narrows the seqs read by binary search."""
     first = max(from_seq or 1, backend.first_seq or 1)
     if flt is not None and flt.since_ms is not None:
-        first = max(first, seq_at(backend, flt.since_ms - 1) + 1)
+        first = max(first, recovery.seq_at(backend, flt.since_ms - 1) + 1)
     if flt is not None and flt.until_ms is not None:
-        until = seq_at(backend, flt.until_ms)
+        until = recovery.seq_at(backend, flt.until_ms)
         to_seq = until if to_seq is None else min(to_seq, until)
     if to_seq is not None and to_seq < first:
         return

@@ -7,11 +7,10 @@ memory, plus the snapshot being compared. `--truncate` cuts a damaged log at its
 record, like redis-check-aof --fix, and says what it drops.
 """
 import struct
-from datetime import UTC, datetime
 from typing import NamedTuple
 
 import migrations
-from engine import commands, events, recovery, snapshot  # noqa: F401  (commands registers the handlers replay runs)
+from engine import commands, events, history, recovery, snapshot  # noqa: F401  (commands registers the handlers replay runs)
 from engine.commands.server import human_bytes
 from engine.config import Config
 from engine.executor import replay
@@ -202,6 +201,4 @@ def info_fields(backend) -> list[tuple[str, object]]:
 
 def iso_time(ms: int) -> str:
     """ISO 8601 UTC to the millisecond; `-` for none."""
-    if not ms:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return history.iso_time(ms) if ms else "-"

@@ -2,6 +2,7 @@
 import argparse
 import logging
 import os
+import re
 import sys
 
 from engine.config import OPTIONS, Config
@@ -50,6 +51,8 @@ def _parser():
                           help="a server option that replay depends on (encoding thresholds, retention)")
     snapshot.set_defaults(run=_snapshot)
     _offline_parsers(sub)
+    _history_parsers(sub)
+    _replay_parser(sub)
     return parser
 
 
@@ -90,6 +93,87 @@ def _offline_parsers(sub):
     info.add_argument("--dir", required=True)
     info.add_argument("--backend", choices=("lmdb", "sqlite"), help="(default: detected)")
     info.set_defaults(run=_tool("info", "check"))
+
+
+def _history_parsers(sub):
+    """The subcommands that read a store's history (beside a live server too). A time T is
+    ISO 8601 (2026-11-23T10:15:30.250Z; no offset: UTC), relative (-15m, -2h, -500ms) or epoch ms."""
+    restore = sub.add_parser(
+        "restore", help="a new data directory holding the state as of a past instant",
+        description="Write into a new or empty directory a store of the same kind holding the state "
+                    "as of an event (--to-seq) or a time (--to-time: the last event at or before it), "
+                    "anywhere inside the retention window: the log and snapshots up to that event, "
+                    "with the same log id, and a snapshot at it, so a server started there serves "
+                    "that state at once.")
+    restore.add_argument("--dir", required=True)
+    target = restore.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to-time", metavar="T")
+    target.add_argument("--to-seq", type=int, metavar="N")
+    restore.add_argument("--out", required=True, metavar="DIR2")
+    restore.add_argument("--json", action="store_true", help="report as one JSON object")
+    restore.set_defaults(run=_tool("restore", "history_tools"))
+    log = sub.add_parser(
+        "log", help="list the events of a store's log",
+        description="The events that match every filter given, as a table (values shortened) or as "
+                    "JSON lines; --follow goes on printing new events as a live server commits "
+                    "them, until interrupted.")
+    log.add_argument("--dir", required=True)
+    log.add_argument("--key", metavar="PATTERN", help="events touching a key that matches this glob")
+    log.add_argument("--client", metavar="ADDR|NAME", help="a client's ip:port, ip or name")
+    log.add_argument("--user", metavar="USER")
+    log.add_argument("--db", type=int, metavar="N")
+    log.add_argument("--since", metavar="T")
+    log.add_argument("--until", metavar="T")
+    log.add_argument("--command", metavar="SET,DEL…", help="logged command names, comma-separated")
+    log.add_argument("--from-seq", type=int, metavar="N")
+    log.add_argument("--count", type=int, metavar="N", help="stop after N events")
+    log.add_argument("--json", action="store_true", help="one JSON object per line")
+    log.add_argument("--follow", action="store_true", help="then print new events as they are committed")
+    log.set_defaults(run=_tool("log", "history_tools"))
+    diff = sub.add_parser(
+        "diff", help="which keys changed between two instants, and how",
+        description="Compare the states as of two times: keys added, removed, changed in type, "
+                    "value (with sizes) or expiry. Only the keys the events in between touched are "
+                    "compared, or whole databases after FLUSHDB, FLUSHALL or SWAPDB.")
+    diff.add_argument("--dir", required=True)
+    diff.add_argument("--from", dest="from_time", required=True, metavar="T1")
+    diff.add_argument("--to", dest="to_time", required=True, metavar="T2")
+    diff.add_argument("--json", action="store_true", help="report as one JSON object")
+    diff.set_defaults(run=_tool("diff", "history_tools"))
+    for parser in (restore, log, diff):     # argparse would read `--since -15m` as two options
+        parser._negative_number_matcher = re.compile(r"^-\d+(ms|s|m|h|d)?$")
+
+
+def _replay_parser(sub):
+    replay = sub.add_parser(
+        "replay", help="re-apply a slice of a store's history to a server or a new store",
+        description="Send the events that match every filter given, in seq order, to a Redis-compatible "
+                    "server (SELECT as the db changes, pipelined, stopping at the first error reply), or "
+                    "write them into a new or empty directory as a fresh history of its own (a new log "
+                    "id). A time T is ISO 8601, relative (-15m) or epoch ms.")
+    replay.add_argument("--dir", required=True)
+    start = replay.add_mutually_exclusive_group()
+    start.add_argument("--from-seq", type=int, metavar="N")
+    start.add_argument("--since", metavar="T")
+    end = replay.add_mutually_exclusive_group()
+    end.add_argument("--to-seq", type=int, metavar="N")
+    end.add_argument("--until", metavar="T")
+    replay.add_argument("--key", metavar="PATTERN", help="events touching a key that matches this glob")
+    replay.add_argument("--db", type=int, metavar="N")
+    replay.add_argument("--command", metavar="SET,DEL…", help="logged command names, comma-separated")
+    replay.add_argument("--user", metavar="USER")
+    replay.add_argument("--client", metavar="ADDR|NAME", help="a client's ip:port, ip or name")
+    target = replay.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", metavar="redis://[USER:PASSWORD@]HOST:PORT")
+    target.add_argument("--out", metavar="DIR2")
+    replay.add_argument("--backend", choices=("lmdb", "sqlite"), help="of --out (default: the source's)")
+    replay.add_argument("--dry-run", action="store_true", help="print the events, send and write nothing")
+    replay.add_argument("--speed", default="max", metavar="1x|2x|max",
+                        help="the recorded pace, or a multiple of it, or as fast as the target takes "
+                             "(default: max)")
+    replay.add_argument("--json", action="store_true", help="the summary (or --dry-run's events) as JSON")
+    replay.set_defaults(run=_tool("replay", "replay"))
+    replay._negative_number_matcher = re.compile(r"^-\d+(ms|s|m|h|d)?$")
 
 
 def _tool(name, module="tools"):

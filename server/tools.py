@@ -5,6 +5,7 @@ import functools
 import itertools
 import os
 import sys
+import time
 
 import migrations
 from backends import detect_backend, open_backend
@@ -29,11 +30,19 @@ def refusals(command):
     return run
 
 
-def progress_bar(stream=sys.stderr, width=40):
-    """A progress callback drawing `[#####.....] 42%` on one line."""
+def progress_bar(stream=sys.stderr, width=40, total=None, unit="events"):
+    """A progress callback drawing `[#####.....] 42%  1,234,567 events/s  ETA 0:07` on one
+    line, given the done fraction; the rate counts `unit`s when the `total` is known."""
+    start = time.monotonic()
+
     def show(fraction):
-        filled = int(fraction * width)
-        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {int(fraction * 100)}%")
+        filled, elapsed = int(fraction * width), time.monotonic() - start
+        line = f"\r[{'#' * filled}{'.' * (width - filled)}] {int(fraction * 100)}%"
+        if elapsed > 0 and fraction > 0:
+            rate = f"{fraction * total / elapsed:,.0f} {unit}/s" if total else f"{fraction * 100 / elapsed:.1f}%/s"
+            left = int(elapsed * (1 - fraction) / fraction)
+            line += f"  {rate}  ETA {left // 60}:{left % 60:02d}"
+        stream.write(line.ljust(width + 48))    # spaces over what a longer line before left
         stream.flush()
     return show
 

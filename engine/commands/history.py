@@ -6,12 +6,11 @@ call: the reply's cursor says where the next call goes on (0: the log's start wa
 so a rare key in a long log costs several calls, never one long stall of the server. The
 key is declared read-only, so ACL key patterns apply as to GET.
 """
-from engine import errors
-from engine.events import decode
-from engine import history  # as a module: engine.history imports this package back
-from engine.parsing import parse_int
+# history and recovery as modules: both import this package back (through the snapshot format)
+from engine import errors, history, recovery
 from engine.acl_user import READ
-from engine.recovery import event_ts, horizon, seq_at
+from engine.events import decode
+from engine.parsing import parse_int
 from engine.registry import command, container_docs
 from engine.replies import OK, Map
 
@@ -28,9 +27,9 @@ container_docs("history", group="server", summary="A container for commands that
 def history_position(client, argv):
     backend = client.state.backend
     first, last = backend.first_seq, backend.last_seq
-    horizon_seq, horizon_time = horizon(backend)
-    return Map({b"first-seq": first, b"first-time": event_ts(backend, first) if first else 0,
-                b"last-seq": last, b"last-time": event_ts(backend, last) if last else 0,
+    horizon_seq, horizon_time = recovery.horizon(backend)
+    return Map({b"first-seq": first, b"first-time": recovery.event_ts(backend, first) if first else 0,
+                b"last-seq": last, b"last-time": recovery.event_ts(backend, last) if last else 0,
                 b"horizon-seq": horizon_seq, b"horizon-time": horizon_time,
                 b"last-write": client.last_write})
 
@@ -144,8 +143,8 @@ def history_log(client, argv):
         raise errors.err(f"event {after + 1} is outside the retention window: the log starts at event {first}")
     start = max(after + 1, first or 1)
     if flt.since_ms is not None:
-        start = max(start, seq_at(backend, flt.since_ms - 1) + 1)
-    end = last if flt.until_ms is None else min(last, seq_at(backend, flt.until_ms))
+        start = max(start, recovery.seq_at(backend, flt.since_ms - 1) + 1)
+    end = last if flt.until_ms is None else min(last, recovery.seq_at(backend, flt.until_ms))
     readable = _readable(client)
     found, seq = [], start - 1
     for seq, record in backend.read(start, min(end, start + SCAN_LIMIT - 1)) if start <= end else ():
