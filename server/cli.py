@@ -118,13 +118,9 @@ def _history_parsers(sub):
                     "JSON lines; --follow goes on printing new events as a live server commits "
                     "them, until interrupted.")
     log.add_argument("--dir", required=True)
-    log.add_argument("--key", metavar="PATTERN", help="events touching a key that matches this glob")
-    log.add_argument("--client", metavar="ADDR|NAME", help="a client's ip:port, ip or name")
-    log.add_argument("--user", metavar="USER")
-    log.add_argument("--db", type=int, metavar="N")
+    _event_filters(log)
     log.add_argument("--since", metavar="T")
     log.add_argument("--until", metavar="T")
-    log.add_argument("--command", metavar="SET,DEL…", help="logged command names, comma-separated")
     log.add_argument("--from-seq", type=int, metavar="N")
     log.add_argument("--count", type=int, metavar="N", help="stop after N events")
     log.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -140,8 +136,8 @@ def _history_parsers(sub):
     diff.add_argument("--to", dest="to_time", required=True, metavar="T2")
     diff.add_argument("--json", action="store_true", help="report as one JSON object")
     diff.set_defaults(run=_tool("diff", "history_tools"))
-    for parser in (restore, log, diff):     # argparse would read `--since -15m` as two options
-        parser._negative_number_matcher = re.compile(r"^-\d+(ms|s|m|h|d)?$")
+    for parser in (restore, log, diff):
+        parser._negative_number_matcher = RELATIVE_TIME
 
 
 def _replay_parser(sub):
@@ -158,11 +154,7 @@ def _replay_parser(sub):
     end = replay.add_mutually_exclusive_group()
     end.add_argument("--to-seq", type=int, metavar="N")
     end.add_argument("--until", metavar="T")
-    replay.add_argument("--key", metavar="PATTERN", help="events touching a key that matches this glob")
-    replay.add_argument("--db", type=int, metavar="N")
-    replay.add_argument("--command", metavar="SET,DEL…", help="logged command names, comma-separated")
-    replay.add_argument("--user", metavar="USER")
-    replay.add_argument("--client", metavar="ADDR|NAME", help="a client's ip:port, ip or name")
+    _event_filters(replay)
     target = replay.add_mutually_exclusive_group(required=True)
     target.add_argument("--to", metavar="redis://[USER:PASSWORD@]HOST:PORT")
     target.add_argument("--out", metavar="DIR2")
@@ -173,7 +165,20 @@ def _replay_parser(sub):
                              "(default: max)")
     replay.add_argument("--json", action="store_true", help="the summary (or --dry-run's events) as JSON")
     replay.set_defaults(run=_tool("replay", "replay"))
-    replay._negative_number_matcher = re.compile(r"^-\d+(ms|s|m|h|d)?$")
+    replay._negative_number_matcher = RELATIVE_TIME
+
+
+# argparse reads `--since -15m` as two options unless `-15m` looks like a negative number to it
+RELATIVE_TIME = re.compile(r"^-\d+(ms|s|m|h|d)?$")
+
+
+def _event_filters(parser):
+    """The filters `log` and `replay` share (engine.history.EventFilter)."""
+    parser.add_argument("--key", metavar="PATTERN", help="events touching a key that matches this glob")
+    parser.add_argument("--client", metavar="ADDR|NAME", help="a client's ip:port, ip or name")
+    parser.add_argument("--user", metavar="USER")
+    parser.add_argument("--db", type=int, metavar="N")
+    parser.add_argument("--command", metavar="SET,DEL…", help="logged command names, comma-separated")
 
 
 def _tool(name, module="tools"):
