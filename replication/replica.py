@@ -61,13 +61,13 @@ class Follower:
         self.state, self.host, self.port = state, host, port
         self.task = None
         self.writer = None
+        self.stream = None            # the current connection's replies and frames (_Stream)
         self.link_up = False
         self.sync_in_progress = False
         self.last_io = 0.0            # time.monotonic() of the last frame
         self.down_since = time.monotonic()
         self.lag_ms = -1              # how old the newest event was when it arrived
         self.applier = Applier(state)
-        self.acked = 0
         self.ack_due = False          # an ACK waits for the store's commit
         self.seed = 0                 # during a full resync: the snapshot's own event (not applied)
 
@@ -243,7 +243,6 @@ class Follower:
         seq = self.state.backend.last_seq if seq is None else seq
         if self.writer is not None and self.link_up:
             self.writer.write(hiredis.pack_command((b"REPLCONF", b"ACK", seq)))
-            self.acked = seq
 
 
 class _Stream:
