@@ -90,6 +90,7 @@ class ServerState:
         self.peak_memory = 0
         self.snapshots = None                # server.snapshots.Snapshots, installed by the server
         self.replication = None              # replication.role.Replication, installed by the server
+        self.history_views = {}              # HISTORY ASOF's views of past instants: seq -> view
         self.on_publish = _ignore            # PUBLISH / SPUBLISH go to the replicas too
         # What the executor refuses now (replication keeps them in step): writes on a read-only
         # replica or below min-replicas-to-write, commands without `stale` while a replica's

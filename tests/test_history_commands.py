@@ -89,6 +89,8 @@ def test_errors_and_acl(server):
     assert raw.call("AUTH", "reader", "pw") == b"+OK\r\n"
     assert parse_reply(raw.call("HISTORY", "KEY", "public:a"))[1][0][6] == [b"SET", b"public:a", b"1"]
     assert raw.call("HISTORY", "KEY", "secret").startswith(b"-NOPERM")
+    assert raw.call("HISTORY", "ASOF", "SEQ", "2", "GET", "secret").startswith(b"-NOPERM")
+    assert parse_reply(raw.call("HISTORY", "ASOF", "SEQ", "1", "GET", "public:a")) == b"1"
     raw.close()
 
 
@@ -190,4 +192,41 @@ def test_audit_queries_by_user_client_key_and_time(server):
     assert raw.call("HISTORY", "LOG", "COUNT") == b"-ERR syntax error\r\n"
     raw.call("AUTH", "bob", "pw")                   # bob may read bob:* only: he sees no other key
     assert log(raw, "USER", "alice")[1] == [(b"alice", b"bob:3")]
+    raw.close()
+
+
+def test_asof_reads_the_past_as_restore_rebuilds_it(server):
+    import time
+    c = server.client()
+    c.set("s", "one")
+    c.rpush("l", "a", "b")
+    c.hset("h", mapping={"f": "1"})
+    c.zadd("z", {"m": 1.5})
+    c.sadd("S", "x")
+    c.set("gone", "soon", px=300)
+    seq = c.info("persistence")["log_last_seq"]
+    time.sleep(0.02)
+    stamp = int(time.time() * 1000)
+    time.sleep(0.02)
+    c.set("s", "two")
+    c.rpush("l", "c")
+    c.hset("h", "g", "2")
+    c.delete("z", "S")
+    time.sleep(0.4)                                          # "gone" has expired by now
+    raw = server.raw()
+    asof = lambda *argv: parse_reply(raw.call("HISTORY", "ASOF", "SEQ", str(seq), *argv))  # noqa: E731
+    assert asof("GET", "s") == b"one" and c.get("s") == b"two"
+    assert asof("LRANGE", "l", "0", "-1") == [b"a", b"b"]
+    assert asof("HGETALL", "h") == [b"f", b"1"]
+    assert asof("ZRANGE", "z", "0", "-1", "WITHSCORES") == [b"m", b"1.5"]
+    assert asof("SMEMBERS", "S") == [b"x"] and asof("EXISTS", "S") == 1
+    assert asof("GET", "gone") == b"soon"                    # not expired at that instant
+    assert parse_reply(raw.call("HISTORY", "ASOF", "TIME", str(stamp), "GET", "s")) == b"one"
+    assert parse_reply(raw.call("HISTORY", "ASOF", "SEQ", "1", "GET", "s")) == b"one"
+    assert parse_reply(raw.call("HISTORY", "ASOF", "SEQ", "1", "LRANGE", "l", "0", "-1")) == []
+    assert raw.call("HISTORY", "ASOF", "SEQ", str(seq), "SET", "s", "x") == \
+        b"-ERR HISTORY ASOF runs read-only commands, not 'set'\r\n"
+    assert raw.call("HISTORY", "ASOF", "SEQ", "99999", "GET", "s").startswith(b"-ERR event 99999 is not in the log")
+    assert raw.call("HISTORY", "ASOF", "NOW", "1", "GET", "s") == b"-ERR syntax error\r\n"
+    assert c.get("s") == b"two"                              # the live data is untouched
     raw.close()

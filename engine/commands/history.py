@@ -7,12 +7,16 @@ so a rare key in a long log costs several calls, never one long stall of the ser
 key is declared read-only, so ACL key patterns apply as to GET.
 """
 # history and recovery as modules: both import this package back (through the snapshot format)
-from engine import errors, history, recovery
+from engine import acl, errors, history, recovery
 from engine.acl_user import READ
+from engine.client import Client
+from engine.keyspace import Keyspace
 from engine.events import decode
 from engine.parsing import parse_int
-from engine.registry import command, container_docs
+from engine.registry import command, container_docs, lookup
 from engine.replies import OK, Map
+from engine.state import Stats
+from engine.store import Store
 
 WINDOW = 4096           # events read per step backwards
 SCAN_LIMIT = 65536      # events looked at per call
@@ -175,3 +179,81 @@ def _entry(event) -> list:
     origin = event.origin
     return [event.seq, event.ts, event.db, origin.user.encode(), origin.addr.encode(), origin.name.encode(),
             event.argv]
+
+
+# -- reading the past --------------------------------------------------------------------------
+VIEWS = 2                    # views kept (the most recently used)
+VIEW_EVENTS = 1_000_000      # at most this many events replayed to build one
+VIEW_SNAPSHOT_BYTES = 64 << 20
+
+
+@command("history|asof", -5, "readonly", group="server", acl="slow",
+         summary="Run a read-only command against the dataset as it was at an event (SEQ) or a time (TIME)",
+         since="7.0.0", complexity="That of the command, once the view of that instant is built (at most "
+         "1,000,000 events replayed; kept for the next reads)",
+         syntax="(SEQ seq:integer | TIME time) command [arg ...]")
+def history_asof(client, argv):
+    """HISTORY ASOF SEQ n GET key / HISTORY ASOF TIME -15m HGETALL key …: the command runs on a
+    read-only view of the state after that event (TIME: the last event at or before it), built
+    from the nearest snapshot and the log and cached; keys past their expiry then read as gone."""
+    kind, point, inner = argv[2].lower(), argv[3], argv[4:]
+    backend, state = client.state.backend, client.state
+    if kind == b"seq":
+        seq = parse_int(point)
+    elif kind == b"time":
+        try:
+            seq = recovery.seq_at(backend, history.parse_instant(point.decode(errors="replace"), client.keyspace.now))
+        except ValueError as exc:
+            raise errors.err(str(exc)) from None
+    else:
+        raise errors.SYNTAX
+    first, last = backend.first_seq, backend.last_seq
+    horizon_seq = recovery.horizon(backend)[0]
+    if not horizon_seq <= seq <= last or seq < 0:
+        raise errors.err(f"event {seq} is outside the retention window (events {horizon_seq}..{last})"
+                         if seq <= last else f"event {seq} is not in the log yet (the last is {last})")
+    spec = lookup(inner)
+    if not spec.readonly:
+        raise errors.err(f"HISTORY ASOF runs read-only commands, not '{spec.name}'")
+    if client.acl is not None:
+        acl.check(client, spec, inner)
+    view = _view(state, seq, first)
+    reader = Client(view)
+    reader.db = view.keyspace.dbs[client.db.index]
+    return spec.handler(reader, inner)
+
+
+def _view(state, seq: int, first: int):
+    """The state after event seq, from the cache or built (bounded: refused when it would take
+    more than VIEW_EVENTS events or a snapshot over VIEW_SNAPSHOT_BYTES)."""
+    views = state.history_views
+    view = views.pop(seq, None)
+    if view is None:
+        backend = state.backend
+        base = max((info for info in backend.snapshots() if info.seq <= seq), default=None,
+                   key=lambda info: info.seq)
+        events = seq - (base.seq if base is not None else 0)
+        if events > VIEW_EVENTS or (base is not None and base.size > VIEW_SNAPSHOT_BYTES):
+            raise errors.err(f"the view at event {seq} is too large to build here ({events} events to replay"
+                             f"{'' if base is None else f', a snapshot of {base.size} bytes'}): use redwood restore")
+        view = _View(state)
+        recovery.restore(view, seq)
+        view.keyspace.replica = True            # expired keys read as gone, never deleted
+        view.keyspace.now = recovery.event_ts(backend, seq) if seq else 0
+    views[seq] = view
+    while len(views) > VIEWS:
+        del views[next(iter(views))]
+    return view
+
+
+class _View:
+    """What replay and a read need of a server: a keyspace of its own over the same log (the
+    store is never appended to: the view is read-only)."""
+
+    def __init__(self, state):
+        self.config, self.backend, self.users = state.config, state.backend, state.users
+        self.keyspace = Keyspace(state.config["databases"])
+        self.store = Store(state.backend, self.keyspace)
+        self.stats = Stats()
+        self.maxmemory = 0
+        self.replication = None
