@@ -45,6 +45,17 @@ def batches(items, size: int):
         yield batch
 
 
+def in_short_transactions(step, size: int) -> int:
+    """Run step(), one transaction that handles at most `size` records and says how many,
+    until it handles fewer; the total (the tools' deletes: the server waits for none long)."""
+    total = 0
+    while True:
+        n = step()
+        total += n
+        if n < size:
+            return total
+
+
 def directory_size(path: str) -> int:
     """Bytes of the files under `path`."""
     return sum(os.path.getsize(os.path.join(root, name))

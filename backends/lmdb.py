@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import lmdb
 
-from backends import batches, complete_backup, directory_size
+from backends import batches, complete_backup, directory_size, in_short_transactions
 from backends.base import DiskUsage, LogUnavailable, SnapshotInfo
 
 SEQ_BYTES = 8
@@ -149,16 +149,15 @@ class LmdbBackend:
     def _delete_records(self, position, wanted):
         """Delete records at the cursor's `position` (first or last) while they are `wanted`,
         in transactions of RECORDS_PER_TXN records; synced at the end."""
-        deleted = 0
-        while True:
+        def step():
             n = 0
             with self._write() as txn, txn.cursor(self.log) as cur:
                 while n < RECORDS_PER_TXN and position(cur) and wanted(cur.key()):
                     cur.delete()
                     n += 1
-            deleted += n
-            if n < RECORDS_PER_TXN:
-                break
+            return n
+
+        deleted = in_short_transactions(step, RECORDS_PER_TXN)
         if deleted:
             self.sync()
         return deleted
@@ -214,9 +213,9 @@ class LmdbBackend:
             complete = set(txn.cursor(self.snaps).iternext(values=False))
             orphans = [key for key in txn.cursor(self.snap).iternext(values=False)
                        if key[:SEQ_BYTES] not in complete]
-        for start in range(0, len(orphans), CHUNKS_PER_TXN):
+        for batch in batches(orphans, CHUNKS_PER_TXN):
             with self._write() as txn:
-                for key in orphans[start:start + CHUNKS_PER_TXN]:
+                for key in batch:
                     txn.delete(key, db=self.snap)
         if orphans:
             self.sync()

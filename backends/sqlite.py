@@ -15,7 +15,7 @@ import threading
 import time
 from contextlib import contextmanager
 
-from backends import batches, complete_backup, directory_size
+from backends import batches, complete_backup, directory_size, in_short_transactions
 from backends.base import DiskUsage, LogUnavailable, SnapshotInfo
 
 FILE = "redwood.sqlite3"
@@ -171,14 +171,12 @@ class SqliteBackend:
         return deleted
 
     def _delete_records(self, where, seq):
-        deleted = 0
-        while True:
+        def step():
             with self._write() as db:
-                n = db.execute(f"DELETE FROM log WHERE seq IN (SELECT seq FROM log WHERE {where} LIMIT ?)",
-                               (seq, RECORDS_PER_TXN)).rowcount
-            deleted += n
-            if n < RECORDS_PER_TXN:
-                break
+                return db.execute(f"DELETE FROM log WHERE seq IN (SELECT seq FROM log WHERE {where} LIMIT ?)",
+                                  (seq, RECORDS_PER_TXN)).rowcount
+
+        deleted = in_short_transactions(step, RECORDS_PER_TXN)
         if deleted:
             self.sync()
         return deleted
@@ -228,14 +226,13 @@ class SqliteBackend:
         only one process writes snapshots."""
         with self._write() as db:
             deleted = db.execute("DELETE FROM snapshots WHERE seq = ?", (seq,)).rowcount
-        while True:
+        def step():
             with self._write() as db:
-                n = db.execute(
+                return db.execute(
                     "DELETE FROM snapshot_chunks WHERE (seq, n) IN (SELECT seq, n FROM snapshot_chunks"
                     " WHERE seq NOT IN (SELECT seq FROM snapshots) LIMIT ?)", (CHUNKS_PER_TXN,)).rowcount
-            deleted += n
-            if n < CHUNKS_PER_TXN:
-                break
+
+        deleted += in_short_transactions(step, CHUNKS_PER_TXN)
         if deleted:
             self.sync()
 

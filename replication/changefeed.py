@@ -10,6 +10,7 @@ import asyncio
 
 from engine.events import decode
 from engine.replies import Push
+from replication.primary import drain
 
 BATCH = 1000
 AHEAD = 1 << 20          # bytes a catching-up follower may have unsent
@@ -47,11 +48,7 @@ class ChangeFeed:
             for seq, record in backend.read(seq, min(last, seq + BATCH - 1)):
                 client.connection.push(message(seq, record))
             seq += 1
-            await asyncio.sleep(0)
-            connection = client.connection
-            while connection is not None and not connection.closing and \
-                    connection.transport.get_write_buffer_size() > AHEAD:
-                await asyncio.sleep(0.005)
+            await drain(client.connection, AHEAD)
 
     def broadcast(self, batch):
         """A committed batch: to every live follower."""

@@ -37,6 +37,15 @@ def _whole_transactions(backend, seq: int, last: int) -> list:
     return records
 
 
+async def drain(connection, ahead: int):
+    """Between the batches of a catch-up: let the loop run, then wait while the connection has
+    more than `ahead` bytes unsent (a stream read from the log never runs far ahead of its socket)."""
+    await asyncio.sleep(0)
+    while connection is not None and not connection.closing and \
+            connection.transport.get_write_buffer_size() > ahead:
+        await asyncio.sleep(0.005)
+
+
 class Link:
     """One replica, as its primary sees it."""
 
@@ -124,7 +133,7 @@ class Primary:
                 chunks = 0
                 for chunks, chunk in enumerate(backend.read_snapshot(snapshot_seq), 1):
                     link.write(frame(b"SNAPSHOT", chunks - 1, chunk))
-                    await self._drain(link)
+                    await drain(link.client.connection, AHEAD)
                 link.write(frame(b"SNAPSHOT-END", chunks))
             seq = first
             while not link.closed:
@@ -135,18 +144,11 @@ class Primary:
                 records = _whole_transactions(backend, seq, last)
                 link.write(frame(b"EVENTS", seq, *records))
                 seq += len(records)
-                await self._drain(link)
+                await drain(link.client.connection, AHEAD)
         except KeyError:                    # the snapshot went (retention) while being sent
             log.warning("replica %s:%d: its snapshot was deleted meanwhile; dropping it", link.ip, link.port)
             link.drop()
 
-    @staticmethod
-    async def _drain(link):
-        """Let the loop run; wait while the socket has more than AHEAD bytes unsent."""
-        await asyncio.sleep(0)
-        connection = link.client.connection
-        while not link.closed and connection.transport.get_write_buffer_size() > AHEAD:
-            await asyncio.sleep(0.005)
 
     # -- the live stream -------------------------------------------------------------------
     def broadcast(self, batch):

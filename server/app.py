@@ -119,7 +119,7 @@ async def _main(config):
             tasks.start_soon(_fsync_everysec, state)
             tasks.start_soon(_retry_failed_log, state)
             tasks.start_soon(_on_signals, stop)
-            tasks.start_soon(_save_rules, snapshots)
+            tasks.start_soon(_every_second, snapshots.tick)
             tasks.start_soon(_every_second, replication.tick)
             await stop.wait()
             tasks.cancel_scope.cancel()
@@ -226,10 +226,6 @@ async def _fsync_everysec(state):
                 await anyio.to_thread.run_sync(state.backend.sync)
             except LogUnavailable as exc:
                 state.store.fail(exc)
-
-
-async def _save_rules(snapshots):
-    await _every_second(snapshots.tick)
 
 
 async def _every_second(job):

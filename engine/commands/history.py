@@ -63,7 +63,7 @@ def history_key(client, argv):
     backend = client.state.backend
     first, last = backend.first_seq, backend.last_seq
     if before is not None and before <= first:
-        raise errors.err(f"event {before} is outside the retention window: the log starts at event {first}")
+        raise _outside(before, first)
     end = last if before is None else min(before - 1, last)
     found, looked, db = [], 0, client.db.index
     while end >= first and end and len(found) < count and looked < SCAN_LIMIT:
@@ -94,8 +94,7 @@ def history_follow(client, argv):
     if client.state.replication is None:
         raise errors.err("the change stream needs a running server")
     if seq < 1 or (backend.first_seq > 1 and seq < backend.first_seq):
-        raise errors.err(f"event {seq} is outside the retention window: the log starts at event "
-                         f"{backend.first_seq or 1}")
+        raise _outside(seq, backend.first_seq or 1)
     client.state.replication.changefeed.follow(client, seq)
     return OK
 
@@ -131,20 +130,14 @@ def history_log(client, argv):
             raise errors.err("COUNT must be positive")
     if b"after" in options:
         after = parse_int(options[b"after"])
-    instants = {}
-    for name in (b"since", b"until"):
-        if name in options:
-            try:
-                instants[name] = history.parse_instant(options[name].decode(errors="replace"), client.keyspace.now)
-            except ValueError as exc:
-                raise errors.err(str(exc)) from None
+    instants = {name: _instant(client, options[name]) for name in (b"since", b"until") if name in options}
     text = lambda name: options[name].decode(errors="replace") if name in options else None  # noqa: E731
     flt = history.EventFilter(keys=text(b"match"), client=text(b"client"), user=text(b"user"),
                               since_ms=instants.get(b"since"), until_ms=instants.get(b"until"))
     backend = client.state.backend
     first, last = backend.first_seq, backend.last_seq
     if b"after" in options and first > 1 and after < first - 1:
-        raise errors.err(f"event {after + 1} is outside the retention window: the log starts at event {first}")
+        raise _outside(after + 1, first)
     start = max(after + 1, first or 1)
     if flt.since_ms is not None:
         start = max(start, recovery.seq_at(backend, flt.since_ms - 1) + 1)
@@ -159,6 +152,18 @@ def history_log(client, argv):
                 break
     cursor = seq if seq < end else 0
     return [cursor, [_entry(event) for event in found]]
+
+
+def _instant(client, raw: bytes) -> int:
+    """A time argument: epoch ms, ISO 8601 or `-15m`-style (engine.history.parse_instant)."""
+    try:
+        return history.parse_instant(raw.decode(errors="replace"), client.keyspace.now)
+    except ValueError as exc:
+        raise errors.err(str(exc)) from None
+
+
+def _outside(seq: int, first: int) -> errors.RedisError:
+    return errors.err(f"event {seq} is outside the retention window: the log starts at event {first}")
 
 
 def _readable(client):
@@ -201,10 +206,7 @@ def history_asof(client, argv):
     if kind == b"seq":
         seq = parse_int(point)
     elif kind == b"time":
-        try:
-            seq = recovery.seq_at(backend, history.parse_instant(point.decode(errors="replace"), client.keyspace.now))
-        except ValueError as exc:
-            raise errors.err(str(exc)) from None
+        seq = recovery.seq_at(backend, _instant(client, point))
     else:
         raise errors.SYNTAX
     first, last = backend.first_seq, backend.last_seq
