@@ -1,6 +1,7 @@
 """The contract every backend keeps. The engine imports this, never a concrete backend.
 
-A backend holds three things for one data directory: the log (seq -> event record), the
+A backend holds four things for one data directory: the log (seq -> event record), the key
+index (key digest -> the seqs of the events that touched the key, engine.keyindex), the
 snapshots (each a sequence of chunks, as of one seq) and the metadata (name -> bytes).
 The live server is the only writer of the log; a second process (the snapshot builder,
 `redwood check`, `redwood info`) may open the same directory at the same time to read
@@ -9,6 +10,9 @@ second process makes is a short transaction (one chunk, or a few thousand record
 the server's commits never wait for more than one of them.
 """
 from typing import Iterable, Iterator, NamedTuple, Protocol
+
+
+DIGEST_BYTES = 8    # a key's digest in the key index (engine.keyindex)
 
 
 class LogUnavailable(Exception):
@@ -33,9 +37,11 @@ class Backend(Protocol):
     kind: str       # "lmdb", "sqlite", "memory"
 
     # -- the log ---------------------------------------------------------------------------
-    def append(self, batch: list[tuple[int, bytes]]) -> int:
-        """Stage (seq, record) pairs, seqs dense and increasing; returns the last seq.
-        Nothing is visible to readers or durable before `commit`."""
+    def append(self, batch: list[tuple[int, bytes]], index: list[tuple[int, bytes]] = ()) -> int:
+        """Stage (seq, record) pairs, seqs dense and increasing, with the key index's entries
+        for them: (seq, digests), the 8-byte digests of the keys that event touched
+        (engine.keyindex), concatenated. Returns the last seq. Nothing is visible to readers
+        or durable before `commit`."""
 
     def commit(self, sync: bool) -> None:
         """Make the staged batch one transaction; with sync, on stable storage before returning.
@@ -65,7 +71,8 @@ class Backend(Protocol):
 
     def truncate_before(self, seq: int) -> int:
         """Drop the records with a seq below `seq` (which must be <= last_seq, so the log is
-        never emptied and its seqs go on), in short transactions; returns how many."""
+        never emptied and its seqs go on) and their index entries, in short transactions;
+        returns how many records."""
 
     def put_records(self, records: Iterable[tuple[int, bytes]]) -> None:
         """Write committed (seq, record) pairs as they are, replacing any at the same seq,
@@ -73,7 +80,17 @@ class Backend(Protocol):
         --truncate` uses delete_records), never for the live server, which appends."""
 
     def delete_records(self, from_seq: int) -> int:
-        """Drop the records from from_seq to the end (a torn tail); returns how many."""
+        """Drop the records from from_seq to the end (a torn tail) and their index entries;
+        returns how many records."""
+
+    # -- the key index ---------------------------------------------------------------------
+    def key_seqs(self, digest: bytes, before: int, limit: int) -> list[int]:
+        """The seqs indexed under `digest` that are below `before`, newest first, at most
+        `limit` of them."""
+
+    def put_index(self, entries: Iterable[tuple[int, bytes]]) -> None:
+        """Write the (seq, digests) index entries of records the log holds that have none
+        yet, in short synced transactions (tools and migrations)."""
 
     # -- snapshots -------------------------------------------------------------------------
     def write_snapshot(self, seq: int, ts: int, chunks: Iterable[bytes]) -> SnapshotInfo:

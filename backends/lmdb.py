@@ -1,5 +1,7 @@
 """The LMDB backend: sub-databases `log` (8-byte big-endian seq -> record), `meta`
-(name -> value), `snap` (seq + 4-byte chunk index -> chunk) and `snaps` (seq -> SnapshotInfo).
+(name -> value), `snap` (seq + 4-byte chunk index -> chunk), `snaps` (seq -> SnapshotInfo),
+and the key index: `keys` (digest -> seq, sorted duplicates of one size, which LMDB packs
+eight bytes each) and `keyseqs` (seq -> its digests, to drop the entries with the record).
 
 The environment is opened without LMDB's own syncing; `commit(sync=True)`
 flushes explicitly, so one environment serves `always`, `everysec` and `no`.
@@ -16,7 +18,7 @@ from contextlib import contextmanager
 import lmdb
 
 from backends import batches, complete_backup, directory_size, in_short_transactions
-from backends.base import DiskUsage, LogUnavailable, SnapshotInfo
+from backends.base import DIGEST_BYTES, DiskUsage, LogUnavailable, SnapshotInfo
 
 SEQ_BYTES = 8
 MAP_SIZE = 1 << 40   # sparse: address space, not disk
@@ -46,8 +48,9 @@ class LmdbBackend:
                 sync=False, metasync=False, readahead=False,
             )
             self.env.reader_check()   # free the reader slots of killed processes
-            self.log, self.meta, self.snap, self.snaps = (
-                self.env.open_db(name) for name in (b"log", b"meta", b"snap", b"snaps"))
+            self.log, self.meta, self.snap, self.snaps, self.keyseqs = (
+                self.env.open_db(name) for name in (b"log", b"meta", b"snap", b"snaps", b"keyseqs"))
+            self.keys = self.env.open_db(b"keys", dupsort=True, dupfixed=True)
         except (lmdb.Error, OSError) as exc:
             raise LogUnavailable(f"cannot open {path!r}: {exc}") from exc
         self._txn = None
@@ -64,12 +67,14 @@ class LmdbBackend:
             raise LogUnavailable(str(exc)) from exc
 
     # -- the log -----------------------------------------------------------------------------
-    def append(self, batch):
+    def append(self, batch, index=()):
         try:
             if self._txn is None:
                 self._txn = self.env.begin(write=True, db=self.log)
             with self._txn.cursor() as cur:
                 cur.putmulti([(seq_key(seq), record) for seq, record in batch], append=True)
+            if index:
+                self._index(self._txn, index, append=True)
         except lmdb.Error as exc:
             self.abort()
             raise LogUnavailable(str(exc)) from exc
@@ -147,12 +152,15 @@ class LmdbBackend:
         return deleted
 
     def _delete_records(self, position, wanted):
-        """Delete records at the cursor's `position` (first or last) while they are `wanted`,
-        in transactions of RECORDS_PER_TXN records; synced at the end."""
+        """Delete records and their index entries at the cursor's `position` (first or last)
+        while they are `wanted`, in transactions of RECORDS_PER_TXN records; synced at the end."""
         def step():
             n = 0
             with self._write() as txn, txn.cursor(self.log) as cur:
-                while n < RECORDS_PER_TXN and position(cur) and wanted(cur.key()):
+                while n < RECORDS_PER_TXN and position(cur) and wanted(key := cur.key()):
+                    if (found := txn.pop(key, db=self.keyseqs)) is not None:
+                        for i in range(0, len(found), DIGEST_BYTES):
+                            txn.delete(found[i:i + DIGEST_BYTES], key, db=self.keys)
                     cur.delete()
                     n += 1
             return n
@@ -168,6 +176,32 @@ class LmdbBackend:
                 cur.putmulti([(seq_key(seq), record) for seq, record in batch])
             self.sync()
         self._last = None
+
+    # -- the key index -----------------------------------------------------------------------
+    def _index(self, txn, index, append=False):
+        with txn.cursor(self.keyseqs) as cur:
+            cur.putmulti([(seq_key(seq), found) for seq, found in index], append=append)
+        with txn.cursor(self.keys) as cur:
+            cur.putmulti([(found[i:i + DIGEST_BYTES], seq_key(seq))
+                          for seq, found in index for i in range(0, len(found), DIGEST_BYTES)])
+
+    def key_seqs(self, digest, before, limit):
+        seqs = []
+        with self.env.begin(db=self.keys) as txn, txn.cursor() as cur:
+            if cur.set_range_dup(digest, seq_key(before)):
+                found = cur.prev_dup()          # the first below `before`
+            else:
+                found = cur.set_key(digest) and cur.last_dup()   # all below it, or none there
+            while found and len(seqs) < limit:
+                seqs.append(int.from_bytes(cur.value(), "big"))
+                found = cur.prev_dup()
+        return seqs
+
+    def put_index(self, entries):
+        for batch in batches(entries, RECORDS_PER_TXN):
+            with self._write() as txn:
+                self._index(txn, batch)
+            self.sync()
 
     # -- snapshots ---------------------------------------------------------------------------
     def write_snapshot(self, seq, ts, chunks):

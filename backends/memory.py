@@ -2,7 +2,7 @@
 import copy
 import time
 
-from backends.base import DiskUsage, LogUnavailable, SnapshotInfo
+from backends.base import DIGEST_BYTES, DiskUsage, LogUnavailable, SnapshotInfo
 
 _backups: dict[str, "MemoryBackend"] = {}   # backup() destinations, for this process's lifetime
 
@@ -15,25 +15,30 @@ class MemoryBackend:
         self.meta: dict[str, bytes] = {}
         self.snaps: dict[int, SnapshotInfo] = {}
         self.chunks: dict[tuple[int, int], bytes] = {}   # (seq, n) -> chunk, as the durable backends store them
+        self.index: dict[int, bytes] = {}                # seq -> digests: read by scanning (tests only)
         self.staged: list[tuple[int, bytes]] = []
+        self.staged_index: list[tuple[int, bytes]] = []
         self.fail_next_commit = False   # lets tests exercise the failure path
         if path in _backups:
             self.__dict__.update(copy.deepcopy(_backups[path].__dict__))
 
     # -- the log -----------------------------------------------------------------------------
-    def append(self, batch):
+    def append(self, batch, index=()):
         self.staged.extend(batch)
+        self.staged_index.extend(index)
         return batch[-1][0]
 
     def commit(self, sync):
-        staged, self.staged = self.staged, []
+        staged, index = self.staged, self.staged_index
+        self.abort()
         if self.fail_next_commit:
             self.fail_next_commit = False
             raise LogUnavailable("simulated write failure")
         self.log.update(staged)
+        self.index.update(index)
 
     def abort(self):
-        self.staged = []
+        self.staged, self.staged_index = [], []
 
     def sync(self):
         pass
@@ -69,7 +74,17 @@ class MemoryBackend:
     def _delete(self, seqs):
         for seq in seqs:
             del self.log[seq]
+            self.index.pop(seq, None)
         return len(seqs)
+
+    # -- the key index -----------------------------------------------------------------------
+    def key_seqs(self, digest, before, limit):
+        return sorted((seq for seq, found in self.index.items() if seq < before and digest in
+                       [found[i:i + DIGEST_BYTES] for i in range(0, len(found), DIGEST_BYTES)]),
+                      reverse=True)[:limit]
+
+    def put_index(self, entries):
+        self.index.update(entries)
 
     # -- snapshots ---------------------------------------------------------------------------
     def write_snapshot(self, seq, ts, chunks):

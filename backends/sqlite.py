@@ -1,6 +1,6 @@
 """The SQLite backend: one file, `<dir>/redwood.sqlite3`, in WAL mode, with the tables
-log(seq, record), meta(name, value), snapshots(seq, ts, size, chunks, created) and
-snapshot_chunks(seq, n, data).
+log(seq, record), meta(name, value), snapshots(seq, ts, size, chunks, created),
+snapshot_chunks(seq, n, data) and the key index keyidx(digest, seq), indexed both ways.
 
 Other processes may open the same file (WAL lets them read while the server writes):
 the snapshot builder writes chunks and drops the log's head in short transactions,
@@ -16,10 +16,10 @@ import time
 from contextlib import contextmanager
 
 from backends import batches, complete_backup, directory_size, in_short_transactions
-from backends.base import DiskUsage, LogUnavailable, SnapshotInfo
+from backends.base import DIGEST_BYTES, DiskUsage, LogUnavailable, SnapshotInfo
 
 FILE = "redwood.sqlite3"
-SCHEMA_VERSION = 1   # PRAGMA user_version
+SCHEMA_VERSION = 1   # PRAGMA user_version: raised by changes older versions cannot read
 BUSY_SECONDS = 5.0
 RECORDS_PER_TXN = 1000   # a short hold of the write lock the server waits on
 CHUNKS_PER_TXN = 16
@@ -33,6 +33,12 @@ SCHEMA = (
      " chunks INTEGER NOT NULL, created INTEGER NOT NULL)"),
     ("CREATE TABLE snapshot_chunks (seq INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,"
      " PRIMARY KEY (seq, n)) WITHOUT ROWID"),
+)
+# Added since version 1, created on open; older versions never look at them.
+ADDED = (
+    ("CREATE TABLE IF NOT EXISTS keyidx (digest INTEGER NOT NULL, seq INTEGER NOT NULL,"
+     " PRIMARY KEY (digest, seq)) WITHOUT ROWID"),
+    "CREATE INDEX IF NOT EXISTS keyidx_seq ON keyidx (seq)",
 )
 
 
@@ -59,6 +65,7 @@ class SqliteBackend:
         except sqlite3.Error as exc:
             raise LogUnavailable(f"cannot open {self.file!r}: {exc}") from exc
         self._staged: list[tuple[int, bytes]] = []
+        self._staged_index: list[tuple[int, int]] = []
         self._last = None   # cached once this process commits: it is then the log's writer
 
     def _create_schema(self):
@@ -68,6 +75,8 @@ class SqliteBackend:
                 for statement in SCHEMA:
                     self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            for statement in ADDED:
+                self.db.execute(statement)
         if version > SCHEMA_VERSION:
             self.db.close()
             raise LogUnavailable(f"{self.file!r} has schema version {version}; this Redwood "
@@ -93,10 +102,11 @@ class SqliteBackend:
             return self.db.execute(sql, args).fetchall()
 
     # -- the log -----------------------------------------------------------------------------
-    def append(self, batch):
+    def append(self, batch, index=()):
         """Staged in memory: the transaction is the commit, so it holds the write lock only
         that long."""
         self._staged.extend(batch)
+        self._staged_index += _index_rows(index)
         return batch[-1][0]
 
     def commit(self, sync):
@@ -104,17 +114,19 @@ class SqliteBackend:
         does (fsync the WAL after the commit) except that FULL holds the write lock during the
         fsync: committing back to back, the server then left the lock free for microseconds
         at a time, and another process's BEGIN IMMEDIATE, which polls for it, timed out."""
-        batch, self._staged = self._staged, []
+        batch, index = self._staged, self._staged_index
+        self.abort()
         if not batch:
             return
         with self._write() as db:
             db.executemany("INSERT INTO log (seq, record) VALUES (?, ?)", batch)
+            db.executemany("INSERT INTO keyidx (digest, seq) VALUES (?, ?)", index)
         self._last = batch[-1][0]
         if sync:
             self.sync()
 
     def abort(self):
-        self._staged = []
+        self._staged, self._staged_index = [], []
 
     def sync(self):
         """Make the commits so far durable. With synchronous=NORMAL in WAL mode they are
@@ -173,8 +185,13 @@ class SqliteBackend:
     def _delete_records(self, where, seq):
         def step():
             with self._write() as db:
-                return db.execute(f"DELETE FROM log WHERE seq IN (SELECT seq FROM log WHERE {where} LIMIT ?)",
-                                  (seq, RECORDS_PER_TXN)).rowcount
+                seqs = db.execute(f"SELECT seq FROM log WHERE {where} ORDER BY seq LIMIT ?",
+                                  (seq, RECORDS_PER_TXN)).fetchall()
+                if seqs:
+                    low, high = seqs[0][0], seqs[-1][0]
+                    db.execute("DELETE FROM keyidx WHERE seq BETWEEN ? AND ?", (low, high))
+                    db.execute("DELETE FROM log WHERE seq BETWEEN ? AND ?", (low, high))
+                return len(seqs)
 
         deleted = in_short_transactions(step, RECORDS_PER_TXN)
         if deleted:
@@ -187,6 +204,18 @@ class SqliteBackend:
                 db.executemany("INSERT OR REPLACE INTO log (seq, record) VALUES (?, ?)", batch)
             self.sync()
         self._last = None
+
+    # -- the key index -----------------------------------------------------------------------
+    def key_seqs(self, digest, before, limit):
+        return [seq for (seq,) in self._query(
+            "SELECT seq FROM keyidx WHERE digest = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+            (_signed(digest), before, limit))]
+
+    def put_index(self, entries):
+        for batch in batches(entries, RECORDS_PER_TXN):
+            with self._write() as db:
+                db.executemany("INSERT OR REPLACE INTO keyidx (digest, seq) VALUES (?, ?)", _index_rows(batch))
+            self.sync()
 
     # -- snapshots ---------------------------------------------------------------------------
     def write_snapshot(self, seq, ts, chunks):
@@ -275,3 +304,13 @@ class SqliteBackend:
     def close(self):
         self.abort()
         self.db.close()
+
+
+def _signed(digest: bytes) -> int:
+    """A digest as SQLite's INTEGER (signed 64-bit)."""
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _index_rows(index) -> list[tuple[int, int]]:
+    return [(_signed(found[i:i + DIGEST_BYTES]), seq)
+            for seq, found in index for i in range(0, len(found), DIGEST_BYTES)]

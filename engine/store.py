@@ -10,7 +10,7 @@ import logging
 import time
 
 from backends.base import LogUnavailable
-from engine import events
+from engine import events, keyindex
 from engine.errors import RedisError
 
 log = logging.getLogger("redwood.store")
@@ -24,6 +24,7 @@ class Store:
         self.next_seq = backend.last_seq + 1
         self.last_ts = 0
         self.batch: list[tuple[int, bytes]] = []
+        self.index: list[tuple[int, bytes]] = []     # the batch's key index entries (engine.keyindex)
         self.batch_bytes = 0                     # the records' length: maxmemory leaves the batch out
         self.waiters: list = []
         self.failure: RedisError | None = None   # set while the log cannot be written
@@ -50,6 +51,8 @@ class Store:
         record = events.encode(seq, ts, db, origin, argv, self.flags)
         self.batch.append((seq, record))
         self.batch_bytes += len(record)
+        if digests := keyindex.digests(argv):
+            self.index.append((seq, digests))
         return seq
 
     def append_record(self, seq: int, ts: int, record: bytes):
@@ -63,6 +66,8 @@ class Store:
             self.on_batch_started()
         self.batch.append((seq, record))
         self.batch_bytes += len(record)
+        if digests := keyindex.of_record(seq, record):
+            self.index.append((seq, digests))
 
     def restart_at(self, seq: int):
         """The next event is `seq` (a replica's full resync starts its log over there)."""
@@ -79,13 +84,13 @@ class Store:
         self.waiters.append(callback)
 
     def flush(self):
-        batch, self.batch = self.batch, []
-        self.batch_bytes = 0
+        batch, index = self.batch, self.index
+        self.batch, self.index, self.batch_bytes = [], [], 0
         waiters, self.waiters = self.waiters, []
         ok = True
         if batch:
             try:
-                self.backend.append(batch)
+                self.backend.append(batch, index)
                 self.backend.commit(sync=self.appendfsync == "always")
                 self.events_logged += len(batch)
                 self.last_commit_time = time.time()

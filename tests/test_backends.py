@@ -129,6 +129,47 @@ def test_put_and_delete_records(backend):
     assert seqs(backend) == list(range(1, 9))
 
 
+# -- the key index -----------------------------------------------------------------------------
+A, B, C = b"\x01" * 8, b"\x02" * 8, b"\x03" * 8
+
+
+def indexed(backend, first, last, digests_of):
+    """Commit records first..last with the index entries digests_of(seq) (skipped when empty)."""
+    batch = [(seq, record(seq)) for seq in range(first, last + 1)]
+    backend.append(batch, [(seq, digests_of(seq)) for seq in range(first, last + 1) if digests_of(seq)])
+    backend.commit(sync=False)
+
+
+def test_key_seqs_newest_first_below_before_at_most_limit(backend):
+    indexed(backend, 1, 10, lambda seq: A if seq % 2 else A + B if seq % 4 == 0 else b"")
+    assert backend.key_seqs(A, 11, 100) == [9, 8, 7, 5, 4, 3, 1]
+    assert backend.key_seqs(A, 8, 2) == [7, 5]
+    assert backend.key_seqs(A, 1, 10) == []
+    assert backend.key_seqs(B, 100, 10) == [8, 4]
+    assert backend.key_seqs(C, 100, 10) == []
+
+
+def test_the_index_goes_with_its_records(backend):
+    indexed(backend, 1, 10, lambda seq: A + B if seq in (2, 9) else A)
+    backend.truncate_before(4)
+    assert backend.key_seqs(A, 100, 100) == [10, 9, 8, 7, 6, 5, 4]
+    backend.delete_records(9)
+    assert backend.key_seqs(A, 100, 100) == [8, 7, 6, 5, 4]
+    assert backend.key_seqs(B, 100, 100) == []
+
+
+def test_an_aborted_batch_leaves_no_index(backend):
+    backend.append([(1, record(1))], [(1, A)])
+    backend.abort()
+    assert backend.key_seqs(A, 100, 100) == []
+
+
+def test_put_index_indexes_records_already_held(backend):
+    commit_records(backend, 1, 5)
+    backend.put_index([(2, A), (4, A + C)])
+    assert backend.key_seqs(A, 100, 100) == [4, 2] and backend.key_seqs(C, 100, 100) == [4]
+
+
 def test_memory_backend_failure_discards_batch():
     b = open_backend("memory", "")
     b.fail_next_commit = True

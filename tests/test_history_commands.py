@@ -94,20 +94,35 @@ def test_errors_and_acl(server):
     raw.close()
 
 
-def test_a_rare_key_in_a_long_log_pages_by_the_scan_limit(server):
-    """More events than one call looks at: a call returns what it found with the cursor where
-    it stopped, and following the cursor finds the rest."""
+def test_a_key_is_found_through_the_index_however_long_the_log(server):
+    """The key's history comes from the key index: events of other keys cost nothing."""
     c = server.client()
     c.set("rare", "first")
-    noise = history_commands.SCAN_LIMIT + 1000
     pipe = c.pipeline(transaction=False)
+    for i in range(20_000):
+        pipe.set(f"noise{i}", i)
+    pipe.execute()
+    c.set("rare", "last")
+    cursor, entries = call(server, "HISTORY", "KEY", "rare", "COUNT", "5")
+    assert [entry[6][2] for entry in entries] == [b"last", b"first"] and cursor == 0
+
+
+def test_a_busy_namesake_in_another_db_pages_by_the_scan_limit(server):
+    """The index leaves the database out: a key written often in another database fills
+    the entries a call looks at, so the call returns what it found with the cursor where it
+    stopped, and following the cursor finds the rest."""
+    c = server.client()
+    c.set("rare", "first")
+    other = server.client(db=1)
+    noise = history_commands.SCAN_LIMIT + 1000
+    pipe = other.pipeline(transaction=False)
     for i in range(noise):
-        pipe.set("noise", i)
+        pipe.set("rare", i)
     pipe.execute()
     c.set("rare", "last")
     cursor, entries = call(server, "HISTORY", "KEY", "rare", "COUNT", "5")
     assert [entry[6][2] for entry in entries] == [b"last"]
-    assert 1 < cursor < noise                       # stopped at the limit, not at the log's start
+    assert 1 < cursor < noise                       # stopped at the limit, not at the key's start
     cursor, entries = call(server, "HISTORY", "KEY", "rare", "COUNT", "5", "BEFORE", str(cursor))
     assert [entry[6][2] for entry in entries] == [b"first"] and cursor == 0
 

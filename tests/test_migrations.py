@@ -96,6 +96,17 @@ def test_step_0002_upgrades_a_version_1_lmdb_store(v1_dir):
                     b"log_format": b"1", b"snapshot_format": b"1"}
 
 
+def test_step_0003_indexes_the_log_a_store_holds(v1_dir):
+    from engine import keyindex
+    backend = open_backend("lmdb", v1_dir)
+    assert backend.key_seqs(keyindex.digest(b"k1"), 1 << 62, 10) == []
+    migrations.STEPS[2].upgrade(backend, lambda fraction: None)
+    for seq, key in enumerate(KEYS, 1):
+        assert seq in backend.key_seqs(keyindex.digest(key), 1 << 62, 100)
+    assert backend.get_meta("format_version") == b"3"
+    backend.close()
+
+
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 def test_a_new_store_records_this_codes_formats(tmp_path, kind):
     from engine import snapshot

@@ -1,13 +1,14 @@
 """HISTORY: the event log, online. Where the log stands (and this connection's last write),
-and the events that touched a key, newest first, paged like SCAN.
+the events that touched a key (newest first, paged like SCAN), audit queries over the log,
+the change stream, reads as of a past event and the undo of a key or a database.
 
-A key's history is read from the log backwards in windows, at most SCAN_LIMIT events per
-call: the reply's cursor says where the next call goes on (0: the log's start was reached),
-so a rare key in a long log costs several calls, never one long stall of the server. The
-key is declared read-only, so ACL key patterns apply as to GET.
+A key's history is read from the key index (engine.keyindex), at most SCAN_LIMIT entries
+per call: the reply's cursor says where the next call goes on (0: the key's first event
+was reached), so a key with a long history costs several calls, never one long stall of
+the server. The key is declared read-only, so ACL key patterns apply as to GET.
 """
 # history and recovery as modules: both import this package back (through the snapshot format)
-from engine import acl, errors, history, recovery
+from engine import acl, errors, history, keyindex, recovery
 from engine.acl_user import READ
 from engine.client import Client
 from engine.keyspace import Keyspace
@@ -18,8 +19,8 @@ from engine.replies import OK, Map
 from engine.state import Stats
 from engine.store import Store
 
-WINDOW = 4096           # events read per step backwards
-SCAN_LIMIT = 65536      # events looked at per call
+WINDOW = 4096           # index entries read per step backwards
+SCAN_LIMIT = 65536      # index entries looked at per call
 
 container_docs("history", group="server", summary="A container for commands that read the event log's history",
                since="7.0.0", complexity="Depends on subcommand.")
@@ -64,21 +65,7 @@ def history_key(client, argv):
     first, last = backend.first_seq, backend.last_seq
     if before is not None and before <= first:
         raise _outside(before, first)
-    end = last if before is None else min(before - 1, last)
-    found, looked, db = [], 0, client.db.index
-    while end >= first and end and len(found) < count and looked < SCAN_LIMIT:
-        start = max(first, end - WINDOW + 1)
-        window = []
-        for seq, record in backend.read(start, end):
-            event = decode(seq, record, verify=False)
-            keys, dbs = history.event_keys(event), history.event_dbs(event)
-            if (keys is None or key in keys) and (dbs is None or db in dbs):
-                window.append(event)
-        looked += end - start + 1
-        found += reversed(window)
-        end = start - 1
-    found = found[:count]
-    cursor = found[-1].seq if len(found) == count else end + 1 if end >= first and end else 0
+    found, cursor = _key_events(backend, key, client.db.index, min(before or last + 1, last + 1), count)
     return [cursor, [_entry(event) for event in found]]
 
 
@@ -152,6 +139,33 @@ def history_log(client, argv):
                 break
     cursor = seq if seq < end else 0
     return [cursor, [_entry(event) for event in found]]
+
+
+def _key_events(backend, key: bytes, db: int, before: int, count: int):
+    """Up to count events of db below seq `before` that touched key, newest first, and the
+    cursor: from the key index (the key's entries and the whole-database events'), each
+    event read and checked (a digest may be another key's, another database's); at most
+    SCAN_LIMIT entries looked at."""
+    digest, found, looked = keyindex.digest(key), [], 0
+    while len(found) < count and looked < SCAN_LIMIT:
+        mine = backend.key_seqs(digest, before, WINDOW)
+        whole = backend.key_seqs(keyindex.WHOLE_DB, before, WINDOW)
+        # Each list is complete down to its last seq when it is shorter than WINDOW.
+        floor = max(mine[-1] if len(mine) == WINDOW else 0, whole[-1] if len(whole) == WINDOW else 0)
+        seqs = sorted({seq for seq in mine + whole if seq >= floor}, reverse=True)
+        if not seqs:
+            return found, 0
+        for seq in seqs:
+            looked += 1
+            before = seq
+            for _, record in backend.read(seq, seq):
+                event = decode(seq, record, verify=False)
+                keys, dbs = history.event_keys(event), history.event_dbs(event)
+                if (keys is None or key in keys) and (dbs is None or db in dbs):
+                    found.append(event)
+            if len(found) == count:
+                break
+    return found, before
 
 
 def _instant(client, raw: bytes) -> int:

@@ -1,0 +1,49 @@
+"""The per-key index of the log: for each key, the seqs of the events that touched it.
+
+A key is indexed by an 8-byte digest (blake2b) of its bytes, not by the key itself: the
+entries are small and of one size whatever the key (LMDB's keys stop at 511 bytes), and
+readers check every event they fetch anyway (the digest leaves out the database, and two
+keys may share a digest). Events that touch every key of their databases (FLUSHDB,
+FLUSHALL, SWAPDB) are indexed under WHOLE_DB, which every key's history reads too.
+
+The store computes an event's digests as it stages it (the index is written in the same
+transaction as the event); the backends keep the index and drop its entries with the
+events (see backends.base). Changing how a digest is made is a format change.
+"""
+from hashlib import blake2b
+
+from backends.base import DIGEST_BYTES
+from engine import events
+from engine.registry import COMMANDS
+
+WHOLE_DB = bytes(DIGEST_BYTES)
+_WHOLE_DB_COMMANDS = frozenset({b"flushdb", b"flushall", b"swapdb"})
+
+
+def digest(key: bytes) -> bytes:
+    return blake2b(key, digest_size=DIGEST_BYTES).digest()
+
+
+def digests(argv) -> bytes:
+    """The index entries of a logged argv, concatenated (empty: none)."""
+    name = argv[0].lower()
+    if name in _WHOLE_DB_COMMANDS:
+        return WHOLE_DB
+    keys = [argv[i] for i, _ in COMMANDS[name].keys_and_flags(argv)]
+    return b"".join({digest(key): None for key in keys})   # a key named twice is indexed once
+
+
+def of_record(seq: int, record: bytes) -> bytes:
+    """The index entries of a record as the log holds it (a replica's, a tool's)."""
+    return digests(events.decode(seq, record, verify=False).argv)
+
+
+def entries(records):
+    """(seq, digests) of (seq, record) pairs, for those that touch a key."""
+    for seq, record in records:
+        if found := of_record(seq, record):
+            yield seq, found
+
+
+def split(found: bytes) -> list[bytes]:
+    return [found[i:i + DIGEST_BYTES] for i in range(0, len(found), DIGEST_BYTES)]
