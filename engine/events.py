@@ -6,7 +6,8 @@ key, 8-byte big-endian, and is covered by the checksum):
     crc32 u32 | ts u64 (ms) | db u16 | flags u8 | origin_len u16 | origin | argv
 
 `origin` is `kind u8 | client_id u64 | addr | name | user`, each string a
-u8 length and its bytes (kinds: client, expire, evict, replication).
+u8 length and its bytes (kinds: client, expire, evict, replication, internal, and undo:
+a client's HISTORY REVERT).
 `argv` is the command as a RESP array: the log's commands are plain Redis
 commands, so a slice of the log can be sent to any Redis as it is.
 """
@@ -25,7 +26,7 @@ CRC = struct.Struct("<I")
 ORIGIN_HEAD = struct.Struct("<BQ")
 SEQ = struct.Struct(">Q")
 
-ORIGIN_KINDS = ("client", "expire", "evict", "replication", "internal")
+ORIGIN_KINDS = ("client", "expire", "evict", "replication", "internal", "undo")
 
 # Flags on a record.
 FLAG_MULTI = 1   # part of a MULTI/EXEC or script batch (applied all or nothing)

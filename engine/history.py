@@ -137,10 +137,12 @@ def format_event(event, width: int = 160) -> str:
 
 
 def client_label(origin) -> str:
-    """A client's address and name; the origin's kind for what no client did (expire, evict …)."""
-    if origin.kind != "client":
+    """A client's address and name (`undo by …` for a client's HISTORY REVERT); the origin's
+    kind for what no client did (expire, evict …)."""
+    if origin.kind not in ("client", "undo"):
         return origin.kind
-    return f"{origin.addr} ({origin.name})" if origin.name else origin.addr or "-"
+    label = f"{origin.addr} ({origin.name})" if origin.name else origin.addr or "-"
+    return label if origin.kind == "client" else f"undo by {label}"
 
 
 def event_json(event) -> dict:

@@ -20,7 +20,7 @@ def message(seq: int, record: bytes) -> Push:
     event = decode(seq, record, verify=False)
     origin = event.origin
     return Push((b"history", event.seq, event.ts, event.db, origin.user.encode(), origin.addr.encode(),
-                 origin.name.encode(), event.argv))
+                 origin.name.encode(), event.argv, origin.kind.encode()))
 
 
 class ChangeFeed:

@@ -52,8 +52,9 @@ def test_key_history_newest_first_with_who_and_what(server):
     assert [entry[6] for entry in entries] == [[b"DEL", b"k"], [b"APPEND", b"k", b"v2"], [b"SET", b"k", b"v1"]]
     seqs = [entry[0] for entry in entries]
     assert seqs == sorted(seqs, reverse=True)
-    seq, ts, db, user, addr, name, _ = entries[0]
+    seq, ts, db, user, addr, name, _, origin = entries[0]
     assert db == 0 and user == b"default" and name == b"writer" and addr.startswith(b"127.0.0.1:")
+    assert origin == b"client"
     assert ts > 0
     c.flushdb()                                       # touches every key of its database
     cursor, entries = call(server, "HISTORY", "KEY", "k", "COUNT", "1")

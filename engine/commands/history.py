@@ -8,9 +8,15 @@ was reached), so a key with a long history costs several calls, never one long s
 the server. The key is declared read-only, so ACL key patterns apply as to GET.
 """
 # history and recovery as modules: both import this package back (through the snapshot format)
-from engine import acl, errors, history, keyindex, recovery
-from engine.acl_user import READ
+from contextlib import contextmanager
+
+from engine import acl, errors, events, executor, history, keyindex, recovery
+from engine.acl_user import READ, WRITE
 from engine.client import Client
+from engine.commands.hashes import Hash
+from engine.commands.lists import ListValue
+from engine.commands.sets import SetValue
+from engine.commands.zsets import ZSet
 from engine.keyspace import Keyspace
 from engine.events import decode
 from engine.parsing import parse_int
@@ -44,7 +50,8 @@ def history_position(client, argv):
          complexity="O(N) with N the events looked at (at most 65536 per call)",
          syntax="key [BEFORE seq:integer] [COUNT count:integer]")
 def history_key(client, argv):
-    """`[cursor, [[seq, time, db, user, client address, client name, [command …]] …]]`:
+    """`[cursor, [[seq, time, db, user, client address, client name, [command …], origin] …]]`
+    (origin: client, expire, evict, replication, internal, undo):
     events of this database that touched key with a seq below BEFORE (default: all), at most
     COUNT (default 10); cursor is the BEFORE of the next page, 0 when there is none."""
     key, before, count = argv[2], None, 10
@@ -74,7 +81,7 @@ def history_key(client, argv):
          complexity="O(N) with N the events sent", syntax="seq:integer")
 def history_follow(client, argv):
     """The change stream: push messages `history seq time db user client-address client-name
-    [command …]` for every event from seq on (those still held, then each as it commits);
+    [command …] origin` for every event from seq on (those still held, then each as it commits);
     a client resumes after a disconnect by following from the last seq it saw plus one."""
     seq = parse_int(argv[2])
     backend = client.state.backend
@@ -197,13 +204,14 @@ def _readable(client):
 def _entry(event) -> list:
     origin = event.origin
     return [event.seq, event.ts, event.db, origin.user.encode(), origin.addr.encode(), origin.name.encode(),
-            event.argv]
+            event.argv, origin.kind.encode()]
 
 
 # -- reading the past --------------------------------------------------------------------------
 VIEWS = 2                    # views kept (the most recently used)
 VIEW_EVENTS = 1_000_000      # at most this many events replayed to build one
 VIEW_SNAPSHOT_BYTES = 64 << 20
+PART = 16 * 1024             # items per command that rebuilds an aggregate (undo)
 
 
 @command("history|asof", -5, "readonly", group="server", acl="slow",
@@ -215,31 +223,36 @@ def history_asof(client, argv):
     """HISTORY ASOF SEQ n GET key / HISTORY ASOF TIME -15m HGETALL key …: the command runs on a
     read-only view of the state after that event (TIME: the last event at or before it), built
     from the nearest snapshot and the log and cached; keys past their expiry then read as gone."""
-    kind, point, inner = argv[2].lower(), argv[3], argv[4:]
-    backend, state = client.state.backend, client.state
-    if kind == b"seq":
-        seq = parse_int(point)
-    elif kind == b"time":
-        seq = recovery.seq_at(backend, _instant(client, point))
-    else:
-        raise errors.SYNTAX
-    first, last = backend.first_seq, backend.last_seq
-    horizon_seq = recovery.horizon(backend)[0]
-    if not horizon_seq <= seq <= last or seq < 0:
-        raise errors.err(f"event {seq} is outside the retention window (events {horizon_seq}..{last})"
-                         if seq <= last else f"event {seq} is not in the log yet (the last is {last})")
+    seq, inner, state = _point(client, argv[2], argv[3]), argv[4:], client.state
     spec = lookup(inner)
     if not spec.readonly:
         raise errors.err(f"HISTORY ASOF runs read-only commands, not '{spec.name}'")
     if client.acl is not None:
         acl.check(client, spec, inner)
-    view = _view(state, seq, first)
+    view = _view(state, seq)
     reader = Client(view)
     reader.db = view.keyspace.dbs[client.db.index]
     return spec.handler(reader, inner)
 
 
-def _view(state, seq: int, first: int):
+def _point(client, kind: bytes, raw: bytes) -> int:
+    """The event a `SEQ n` or `TIME t` argument names (TIME: the last at or before it),
+    refused outside what the log can rebuild."""
+    backend, kind = client.state.backend, kind.lower()
+    if kind == b"seq":
+        seq = parse_int(raw)
+    elif kind == b"time":
+        seq = recovery.seq_at(backend, _instant(client, raw))
+    else:
+        raise errors.SYNTAX
+    last, horizon_seq = backend.last_seq, recovery.horizon(backend)[0]
+    if not horizon_seq <= seq <= last or seq < 0:
+        raise errors.err(f"event {seq} is outside the retention window (events {horizon_seq}..{last})"
+                         if seq <= last else f"event {seq} is not in the log yet (the last is {last})")
+    return seq
+
+
+def _view(state, seq: int):
     """The state after event seq, from the cache or built (bounded: refused when it would take
     more than VIEW_EVENTS events or a snapshot over VIEW_SNAPSHOT_BYTES)."""
     views = state.history_views
@@ -273,3 +286,95 @@ class _View:
         self.stats = Stats()
         self.maxmemory = 0
         self.replication = None
+
+
+# -- undo --------------------------------------------------------------------------------------
+@command("history|revert", 5, "write denyoom", keys=(2, 2, 1), group="server", acl="slow",
+         summary="Set a key back to its value at a past event or time, as new write events",
+         since="7.0.0", complexity="O(N) with N the elements of the key, once the view of that instant "
+         "is built (as HISTORY ASOF)", syntax="key (SEQ seq:integer | TIME time)")
+def history_revert(client, argv):
+    """1 when the key changed, 0 when it already was as then. The undo is written as plain
+    commands (DEL, then SET / RPUSH / HSET / SADD / ZADD and PEXPIREAT) in one atomic batch
+    whose origin is `undo` by this client, so the key's history shows it and replay, replicas
+    and any Redis fed the log apply it like any write."""
+    past = _view(client.state, _point(client, argv[3], argv[4])).keyspace.dbs[client.db.index]
+    with _undoing(client):
+        return int(_revert(client, past, argv[2]))
+
+
+@command("history|revertdb", 4, "write denyoom", group="server", acl="slow",
+         summary="Set the current database back to its state at a past event or time, as new write events",
+         since="7.0.0", complexity="O(N) with N the keys then and now, once the view of that instant is built",
+         syntax="(SEQ seq:integer | TIME time)")
+def history_revertdb(client, argv):
+    """The number of keys that changed, each reverted as HISTORY REVERT does, all in one
+    atomic batch; needs a user who may read and write every key."""
+    user = client.acl
+    if user is not None and not all(user.key_allowed(b"*", mode) for mode in (READ, WRITE)):
+        raise acl.NOPERM_KEY
+    past = _view(client.state, _point(client, argv[2], argv[3])).keyspace.dbs[client.db.index]
+    keys = sorted(client.db.data.keys() | past.data.keys())
+    with _undoing(client):
+        return sum(_revert(client, past, key) for key in keys)
+
+
+@contextmanager
+def _undoing(client):
+    """The client's writes meanwhile are one atomic batch with an `undo` origin."""
+    store, origin = client.store, client.origin
+    flags, store.flags = store.flags, events.FLAG_MULTI
+    client.origin = events.Origin("undo", client.id, client.addr, client.name.decode(errors="replace"),
+                                  client.user).encode()
+    try:
+        yield
+    finally:
+        client.origin, store.flags = origin, flags
+
+
+def _revert(client, past, key: bytes) -> bool:
+    """Make key in the client's database what it was in `past`; False when it already is."""
+    db, now = client.db, client.keyspace.now
+    then, until = past.data.get(key), past.expires.get(key)
+    if then is not None and until is not None and until <= now:
+        then = None                               # alive then, expired since
+    current = db.get(key)
+    if _contents(then) == _contents(current) and (then is None or until == db.expires.get(key)):
+        return False
+    writes = [[b"DEL", key]] if current is not None else []
+    if then is not None:
+        writes += _rebuild(key, then)
+        if until is not None:
+            writes.append([b"PEXPIREAT", key, b"%d" % until])
+    for write in writes:
+        reply = executor.run(client, lookup(write), write)
+        if isinstance(reply, errors.RedisError):
+            raise reply
+    return True
+
+
+def _contents(value):
+    """A value as plain data of its type, to compare a past value with the current one."""
+    if value is None or isinstance(value, (bytes, bytearray)):
+        return value if value is None else ("string", bytes(value))
+    if isinstance(value, SetValue):
+        return "set", value.members
+    return value.__class__.__name__, (list(value) if isinstance(value, ListValue) else dict(value))
+
+
+def _rebuild(key: bytes, value) -> list[list[bytes]]:
+    """The commands that create key holding value, an aggregate in parts of PART items."""
+    if isinstance(value, (bytes, bytearray)):
+        return [[b"SET", key, bytes(value)]]
+    if isinstance(value, Hash):
+        name, items = b"HSET", [item for pair in value.items() for item in pair]
+    elif isinstance(value, ListValue):
+        name, items = b"RPUSH", list(value)
+    elif isinstance(value, SetValue):
+        name, items = b"SADD", list(value.members)
+    elif isinstance(value, ZSet):
+        name, items = b"ZADD", [item for member, score in value.items() for item in (repr(score).encode(), member)]
+    else:
+        raise TypeError(f"no undo for {value.__class__.__name__}")
+    step = 2 if name in (b"HSET", b"ZADD") else 1
+    return [[name, key, *items[i:i + PART * step]] for i in range(0, len(items), PART * step)]
