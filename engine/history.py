@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 # (through the snapshot format) imports engine.commands.
 import engine.commands  # noqa: F401  (registers the command table event_keys reads)
 from engine import events as records
-from engine import recovery
-from engine.glob import matcher
+from engine import keyindex, recovery
+from engine.glob import is_literal, matcher
 from engine.observe import quote
 from engine.registry import COMMANDS
 
@@ -106,7 +106,8 @@ class EventFilter:
 
 def events(backend, from_seq=None, to_seq=None, flt=None):
     """The decoded events from from_seq to to_seq (inclusive; None: the log's ends), in seq
-    order, those flt keeps; streaming. A time range narrows the seqs read by binary search."""
+    order, those flt keeps; streaming. A time range narrows the seqs read by binary search,
+    a key filter without wildcards to the key's events in the key index."""
     first = max(from_seq or 1, backend.first_seq or 1)
     if flt is not None and flt.since_ms is not None:
         first = max(first, recovery.seq_at(backend, flt.since_ms - 1) + 1)
@@ -115,10 +116,26 @@ def events(backend, from_seq=None, to_seq=None, flt=None):
         to_seq = until if to_seq is None else min(to_seq, until)
     if to_seq is not None and to_seq < first:
         return
-    for seq, record in backend.read(first, to_seq):
+    if flt is not None and flt.keys is not None and is_literal(key := flt.keys.encode()):
+        last = backend.last_seq if to_seq is None else to_seq
+        found = (pair for seq in _indexed(backend, key, first, last) for pair in backend.read(seq, seq))
+    else:
+        found = backend.read(first, to_seq)
+    for seq, record in found:
         event = records.decode(seq, record)
         if flt is None or flt.matches(event):
             yield event
+
+
+def _indexed(backend, key: bytes, first: int, last: int) -> list[int]:
+    """The seqs from first to last that the key index holds for key or for whole databases."""
+    seqs = []
+    for digest in (keyindex.digest(key), keyindex.WHOLE_DB):
+        before = last + 1
+        while before > first and (batch := backend.key_seqs(digest, before, 10_000)):
+            seqs += [seq for seq in batch if seq >= first]
+            before = batch[-1]
+    return sorted(set(seqs))
 
 
 # -- how an event reads ------------------------------------------------------------------

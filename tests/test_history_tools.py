@@ -239,6 +239,9 @@ def test_log_filters_return_exactly_the_matching_events(data):
         (["--key", "user:*", "--user", "alice", "--db", "0"],
             lambda e: e.origin.user == "alice" and e.db == 0 and any(key.startswith(b"user:") for key in keys_of(e))),
         (["--key", "nothing"], lambda e: e.argv[0].lower() == b"flushdb"),
+        (["--key", "item:2"], lambda e: e.argv[0].lower() == b"flushdb" or b"item:2" in keys_of(e)),  # the index
+        (["--key", "item:2", "--since", str(second_phase)],
+            lambda e: e.ts >= second_phase and (e.argv[0].lower() == b"flushdb" or b"item:2" in keys_of(e))),
     ]
     for argv, wanted in cases:
         expected = [e.seq for e in every if wanted(e)]
