@@ -1,16 +1,17 @@
 """`redwood check` and `redwood info`: offline looks at a data directory no server runs on.
 
-check reads the log once, record by record (checksum, decoding, vocabulary, dense seqs),
-then decodes every snapshot and replays the log from the oldest usable one, comparing
+check reads the log once, record by record (checksum, decoding, vocabulary, dense seqs,
+the record's entries in the key index), then decodes every snapshot and replays the log from the oldest usable one, comparing
 the replayed state with each newer snapshot at its seq. Only the keyspace is held in
 memory, plus the snapshot being compared. `--truncate` cuts a damaged log at its first bad
-record, like redis-check-aof --fix, and says what it drops.
+record, like redis-check-aof --fix, and says what it drops; `--reindex` writes the key
+index's entries of every record again.
 """
 import struct
 from typing import NamedTuple
 
 import migrations
-from engine import commands, events, history, recovery, snapshot  # noqa: F401  (commands registers the handlers replay runs)
+from engine import commands, events, history, keyindex, recovery, snapshot  # noqa: F401  (commands registers the handlers replay runs)
 from engine.commands.server import human_bytes
 from engine.config import Config
 from engine.executor import replay
@@ -30,6 +31,8 @@ class LogScan(NamedTuple):
     records: int            # how many were read
     damage: Damage | None
     valid_after: int        # valid records past damage.seq, which a cut there drops too
+    unindexed: int          # valid records whose key index entries are missing
+    first_unindexed: int
 
 
 # -- check ---------------------------------------------------------------------------------
@@ -46,6 +49,12 @@ def check(args):
         span = f" (events {scan.first}..{scan.last})" if scan.records else ""
         print(f"events_checked: {scan.records}{span}")
         print(f"snapshots_checked: {len(checked)}{_at(checked)}")
+        if scan.unindexed and args.reindex:
+            backend.put_index(keyindex.entries(backend.read(scan.first or 1)))
+            print(f"reindexed: the key index's entries of events {scan.first}..{scan.last}")
+        elif scan.unindexed:
+            problems.append(f"the key index lacks the entries of {scan.unindexed} events (the first: "
+                            f"{scan.first_unindexed}): `redwood check --dir {args.dir} --reindex` writes them")
         for problem in problems:
             print(f"problem: {problem}")
         if scan.damage is None:
@@ -70,10 +79,13 @@ def scan_log(backend, snapshots) -> LogScan:
     """Every record once, streaming; the first damage found and how many valid records follow
     it. A snapshot past the log's end means the log lost its tail."""
     first, last = backend.first_seq, backend.last_seq
-    expected, records, damage, valid_after = first, 0, None, 0
+    expected, records, damage, valid_after, unindexed, first_unindexed = first, 0, None, 0, 0, 0
     for seq, record in backend.read(first or 1):
         records += 1
         problem = record_problem(seq, record)
+        if problem is None and not indexed(backend, seq, record):
+            unindexed += 1
+            first_unindexed = first_unindexed or seq
         if damage is None:
             if seq == expected and problem is None:
                 expected += 1
@@ -85,7 +97,13 @@ def scan_log(backend, snapshots) -> LogScan:
     if damage is None and beyond:
         damage = Damage(last + 1, f"the log ends at event {last} but a snapshot was taken at event "
                                   f"{beyond[-1]}: the events after {last} are missing")
-    return LogScan(first, last, records, damage, valid_after)
+    return LogScan(first, last, records, damage, valid_after, unindexed, first_unindexed)
+
+
+def indexed(backend, seq: int, record: bytes) -> bool:
+    """Whether the key index holds every entry of the record at seq."""
+    return all(backend.key_seqs(digest, seq + 1, 1) == [seq]
+               for digest in keyindex.split(keyindex.of_record(seq, record)))
 
 
 def record_problem(seq: int, record: bytes) -> str | None:

@@ -78,13 +78,16 @@ def _offline_parsers(sub):
     convert.set_defaults(run=_tool("convert"))
     check = sub.add_parser(
         "check", help="verify a data directory's log and snapshots",
-        description="Verify every log record (checksum, dense seqs) and that replaying the log "
-                    "reproduces each snapshot; report the first bad record. --truncate cuts a "
-                    "damaged log at its first bad record, saying what it drops. Stop the server first.")
+        description="Verify every log record (checksum, dense seqs, its key index entries) and that "
+                    "replaying the log reproduces each snapshot; report the first bad record. --truncate "
+                    "cuts a damaged log at its first bad record, saying what it drops; --reindex writes "
+                    "missing key index entries. Stop the server first.")
     check.add_argument("--dir", required=True)
     check.add_argument("--backend", choices=("lmdb", "sqlite"), help="(default: detected)")
     check.add_argument("--truncate", action="store_true",
                        help="drop the records from the first bad one to the end, and the snapshots past it")
+    check.add_argument("--reindex", action="store_true",
+                       help="write the key index's entries of every record again (when check finds some missing)")
     check.set_defaults(run=_tool("check", "check"))
     info = sub.add_parser(
         "info", help="describe a data directory",

@@ -8,7 +8,7 @@ import pytest
 
 import migrations
 from backends import open_backend
-from engine import commands, events, snapshot  # noqa: F401  (commands registers the handlers replay runs)
+from engine import commands, events, keyindex, snapshot  # noqa: F401  (commands registers the handlers replay runs)
 from engine.config import Config
 from engine.keyspace import Keyspace
 from engine.recovery import build_snapshot
@@ -214,12 +214,28 @@ def test_a_snapshot_that_differs_from_the_log_is_reported(data, kind):
     assert field(result.stdout, "status") == "damaged"
 
 
-def write_store(path, kind, seqs):
+def write_store(path, kind, seqs, index=True):
     backend = open_backend(kind, path)
     migrations.on_open(backend, path, auto_migrate=True)
-    backend.put_records((seq, events.encode(seq, 1_700_000_000_000 + seq, 0, ORIGIN, [b"SET", b"k%d" % seq, b"v"]))
-                        for seq in seqs)
+    records = [(seq, events.encode(seq, 1_700_000_000_000 + seq, 0, ORIGIN, [b"SET", b"k%d" % seq, b"v"]))
+               for seq in seqs]
+    backend.put_records(records)
+    if index:
+        backend.put_index(keyindex.entries(records))
     return backend
+
+
+def test_missing_key_index_entries_are_found_and_reindex_writes_them(data, kind):
+    backend = write_store(data, kind, range(1, 21), index=False)
+    backend.put_index(keyindex.entries(backend.read(1, 5)))
+    backend.close()
+    result = check(data)
+    assert result.returncode == 1
+    assert field(result.stdout, "problem") == ("the key index lacks the entries of 15 events (the first: 6): "
+                                               f"`redwood check --dir {data} --reindex` writes them")
+    result = check(data, "--reindex")
+    assert result.returncode == 0 and field(result.stdout, "reindexed") == "the key index's entries of events 1..20"
+    assert field(check(data).stdout, "status") == "ok"
 
 
 def test_missing_records_are_damage_and_a_cut_says_how_many_good_ones_it_drops(data, kind):
