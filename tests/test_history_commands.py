@@ -246,3 +246,27 @@ def test_asof_reads_the_past_as_restore_rebuilds_it(server):
     assert raw.call("HISTORY", "ASOF", "NOW", "1", "GET", "s") == b"-ERR syntax error\r\n"
     assert c.get("s") == b"two"                              # the live data is untouched
     raw.close()
+
+
+def test_other_clients_are_served_while_a_view_builds(server):
+    """A view to build is built off the event loop: the asking client waits for it, the
+    others go on (a PING sent after it is answered before it)."""
+    import socket
+
+    writer = server.client()
+    writer.config_set("save", "")                     # no snapshot: the view replays the whole log
+    pipe = writer.pipeline(transaction=False)
+    for i in range(150_000):
+        pipe.set(f"k{i % 1000}", i)
+    pipe.execute()
+    asking, other = server.raw(), server.raw()
+    asking.send_raw(b"*6\r\n$7\r\nHISTORY\r\n$4\r\nASOF\r\n$3\r\nSEQ\r\n$6\r\n149000\r\n$3\r\nGET\r\n$4\r\nk999\r\n")
+    assert other.call("PING") == b"+PONG\r\n"
+    asking.sock.settimeout(0)
+    with pytest.raises(BlockingIOError):              # the view is still being built
+        asking.sock.recv(1, socket.MSG_PEEK)
+    asking.sock.settimeout(30)
+    assert asking.read_reply() == b"$6\r\n148999\r\n"
+    assert asking.call("HISTORY", "ASOF", "SEQ", "149000", "GET", "k0") == b"$6\r\n148000\r\n"   # cached
+    asking.close()
+    other.close()

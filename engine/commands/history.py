@@ -8,10 +8,13 @@ was reached), so a key with a long history costs several calls, never one long s
 the server. The key is declared read-only, so ACL key patterns apply as to GET.
 """
 # history and recovery as modules: both import this package back (through the snapshot format)
+import asyncio
+import logging
 from contextlib import contextmanager
 
 from engine import acl, errors, events, executor, history, keyindex, recovery
 from engine.acl_user import READ, WRITE
+from engine.blocking import block
 from engine.client import Client
 from engine.commands.hashes import Hash
 from engine.commands.lists import ListValue
@@ -25,6 +28,7 @@ from engine.replies import OK, Map
 from engine.state import Stats
 from engine.store import Store
 
+log = logging.getLogger("redwood.history")
 WINDOW = 4096           # index entries read per step backwards
 SCAN_LIMIT = 65536      # index entries looked at per call
 
@@ -229,10 +233,37 @@ def history_asof(client, argv):
         raise errors.err(f"HISTORY ASOF runs read-only commands, not '{spec.name}'")
     if client.acl is not None:
         acl.check(client, spec, inner)
-    view = _view(state, seq)
+    if seq in state.history_views or client.connection is None or client.in_exec:
+        return _read_past(client, _view(state, seq), spec, inner)
+    # A view to build: in a worker thread while the client waits, so the loop serves the others.
+    waiter = None
+
+    def built(future):
+        if client.blocked is waiter:              # still waiting (not gone, not unblocked)
+            try:
+                reply = _read_past(client, _view(state, seq, future.result()), spec, inner)
+            except errors.RedisError as exc:
+                reply = exc
+            except Exception:
+                log.exception("building the view at event %d failed", seq)
+                reply = errors.err("internal error while building the view (see the server log)")
+            client.connection.unblocked(reply)
+
+    asyncio.get_running_loop().run_in_executor(None, _build_view, state, seq).add_done_callback(built)
+    reply = block(client, (), 0, _no_key)
+    waiter = client.blocked
+    return reply
+
+
+def _read_past(client, view, spec, argv):
     reader = Client(view)
     reader.db = view.keyspace.dbs[client.db.index]
-    return spec.handler(reader, inner)
+    return spec.handler(reader, argv)
+
+
+def _no_key(key):
+    """A client waiting for a view waits on no key: the build's end answers it."""
+    return None
 
 
 def _point(client, kind: bytes, raw: bytes) -> int:
@@ -252,26 +283,32 @@ def _point(client, kind: bytes, raw: bytes) -> int:
     return seq
 
 
-def _view(state, seq: int):
-    """The state after event seq, from the cache or built (bounded: refused when it would take
-    more than VIEW_EVENTS events or a snapshot over VIEW_SNAPSHOT_BYTES)."""
+def _view(state, seq: int, built=None):
+    """The state after event seq: `built`, or from the cache, or built now; cached (the most
+    recently used VIEWS)."""
     views = state.history_views
-    view = views.pop(seq, None)
-    if view is None:
-        backend = state.backend
-        base = max((info for info in backend.snapshots() if info.seq <= seq), default=None,
-                   key=lambda info: info.seq)
-        events = seq - (base.seq if base is not None else 0)
-        if events > VIEW_EVENTS or (base is not None and base.size > VIEW_SNAPSHOT_BYTES):
-            raise errors.err(f"the view at event {seq} is too large to build here ({events} events to replay"
-                             f"{'' if base is None else f', a snapshot of {base.size} bytes'}): use redwood restore")
-        view = _View(state)
-        recovery.restore(view, seq)
-        view.keyspace.replica = True            # expired keys read as gone, never deleted
-        view.keyspace.now = recovery.event_ts(backend, seq) if seq else 0
+    view = views.pop(seq, None) or built or _build_view(state, seq)
     views[seq] = view
     while len(views) > VIEWS:
         del views[next(iter(views))]
+    return view
+
+
+def _build_view(state, seq: int):
+    """The state after event seq from the nearest snapshot and the log; refused when it would
+    take more than VIEW_EVENTS events or a snapshot over VIEW_SNAPSHOT_BYTES. Touches nothing
+    but the new view and the backend's reads, so a worker thread may run it."""
+    backend = state.backend
+    base = max((info for info in backend.snapshots() if info.seq <= seq), default=None,
+               key=lambda info: info.seq)
+    replayed = seq - (base.seq if base is not None else 0)
+    if replayed > VIEW_EVENTS or (base is not None and base.size > VIEW_SNAPSHOT_BYTES):
+        raise errors.err(f"the view at event {seq} is too large to build here ({replayed} events to replay"
+                         f"{'' if base is None else f', a snapshot of {base.size} bytes'}): use redwood restore")
+    view = _View(state)
+    recovery.restore(view, seq)
+    view.keyspace.replica = True            # expired keys read as gone, never deleted
+    view.keyspace.now = recovery.event_ts(backend, seq) if seq else 0
     return view
 
 
