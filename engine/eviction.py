@@ -34,6 +34,9 @@ POOL_SIZE = 16          # EVPOOL_SIZE
 # A staged event's objects beside its record's bytes: the (seq, record) tuple, seq, the bytes
 # header, its list slot (64 + 32 + 33 + 8); size-class rounding is left in the count.
 STAGED_EVENT_OVERHEAD = 137
+# Its key index entry: the (seq, digests) tuple, the digests bytes (one key's), its list slot
+# (64 + 48 + 8).
+STAGED_INDEX_OVERHEAD = 120
 LFU_INIT_VAL = 5
 # Commands that MULTI does not queue and that Redis never refuses for memory (processCommand).
 NEVER_REFUSED_IN_MULTI = frozenset({"exec", "discard", "quit", "reset"})
@@ -290,7 +293,8 @@ class Eviction:
     def used(self) -> int:
         """Used memory as maxmemory counts it (getMaxmemoryState): the staged log batch left out."""
         store = self.state.store
-        return self.meter.used() - store.batch_bytes - len(store.batch) * STAGED_EVENT_OVERHEAD
+        return (self.meter.used() - store.batch_bytes - len(store.batch) * STAGED_EVENT_OVERHEAD
+                - len(store.index) * STAGED_INDEX_OVERHEAD)
 
     def _pick(self):
         """The (db, key) to evict next, or None when the policy finds nothing."""
