@@ -223,6 +223,8 @@ OPTIONS = {o.name: o for o in [
     Option("list-max-listpack-size", -2, _int(-5, 1 << 31)),
     Option("list-compress-depth", 0, _int(0, 1 << 31)),
     Option("notify-keyspace-events", 0, parse_flags, show=show_flags),
+    # How long (ms) a script runs before other clients get -BUSY and SCRIPT KILL may stop it.
+    Option("busy-reply-threshold", 5000, _int(0, (1 << 63) - 1)),
     Option("client-output-buffer-limit",
            _output_limits("normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60"),
            _output_limits, show=_show_output_limits, merge=True),
@@ -230,6 +232,7 @@ OPTIONS = {o.name: o for o in [
 
 # Redis 7 still accepts the pre-7.0 names of the listpack options.
 ALIASES = {name.replace("listpack", "ziplist"): name for name in OPTIONS if "listpack" in name}
+ALIASES["lua-time-limit"] = "busy-reply-threshold"
 
 
 def _option(name: str):

@@ -29,7 +29,7 @@ def execute(client: Client, argv: list):
             acl.check(client, spec, argv)
         if client.state.maxmemory:          # evict before any command; OOM for one that may grow memory
             client.state.eviction.before_command(client, spec)
-        if client.state.restricted:         # a replica, or min-replicas-to-write (replication.role)
+        if client.state.restricted:         # a replica, min-replicas-to-write (replication.role), a busy script
             _restrictions(client.state, spec)
         if client.subscriptions and client.resp == 2 and spec.name not in SUBSCRIBED_MODE:
             raise errors.err("Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
@@ -103,11 +103,14 @@ def _failed(state, spec, error: RedisError) -> RedisError:
 
 
 def _restrictions(state, spec):
-    """NOREPLICAS or READONLY for a write, MASTERDOWN for a command without `stale`, in Redis's order."""
+    """NOREPLICAS or READONLY for a write, MASTERDOWN for a command without `stale`, then BUSY
+    for one without `allow_busy` while a script holds the server (engine.scripting), in Redis's order."""
     if spec.write and state.refuse_writes is not None:
         raise state.refuse_writes
     if state.refuse_stale is not None and "stale" not in spec.flags:
         raise state.refuse_stale
+    if state.busy_script is not None and "allow_busy" not in spec.flags:
+        raise state.busy_script
 
 
 def queue(client: Client, spec, argv: list):

@@ -11,6 +11,7 @@ out or disconnects; then the queue runs on.
 """
 import asyncio
 import logging
+import os
 import time
 from collections import deque
 
@@ -153,7 +154,9 @@ class Connection(asyncio.Protocol):
 
     def _send(self, replies):
         store = self.state.store
-        if self.waiting or (store.pending and store.appendfsync == "always"):
+        # A busy script holds the commit: what others are answered meanwhile (BUSY, allow_busy
+        # commands) reveals nothing it waits for, and goes at once.
+        if self.waiting or (store.pending and store.appendfsync == "always" and self.state.busy_script is None):
             self.held.extend(replies)
             if not self.waiting:
                 self.waiting = True
@@ -162,6 +165,19 @@ class Connection(asyncio.Protocol):
             self._write(replies)
         elif self.client.close_after_reply:
             self.close()
+
+    def serve_busy(self):
+        """A script past busy-reply-threshold holds the loop (engine.scripting): read what this
+        client sent and answer it now. TLS connections wait for the script's end (their bytes
+        go through the SSL transport), and so do new connections."""
+        if self.closing or self.client.fd < 0 or self.transport.get_extra_info("sslcontext") is not None:
+            return
+        try:
+            data = os.read(self.client.fd, 1 << 16)
+        except OSError:             # nothing to read (EAGAIN), or the peer is gone: the loop sees it later
+            return
+        if data:
+            self.data_received(data)
 
     # -- blocked and paused clients -------------------------------------------
     def _start_timer(self):
