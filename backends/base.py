@@ -76,7 +76,7 @@ class Backend(Protocol):
 
     def put_records(self, records: Iterable[tuple[int, bytes]]) -> None:
         """Write committed (seq, record) pairs as they are, replacing any at the same seq,
-        in short synced transactions: for tools (`redwood convert`, migrations, `check
+        in short transactions, synced at the end: for tools (`redwood convert`, migrations, `check
         --truncate` uses delete_records), never for the live server, which appends."""
 
     def delete_records(self, from_seq: int) -> int:
@@ -88,9 +88,13 @@ class Backend(Protocol):
         """The seqs indexed under `digest` that are below `before`, newest first, at most
         `limit` of them."""
 
+    def index_items(self, from_seq: int, to_seq: int) -> Iterator[tuple[int, bytes]]:
+        """The (seq, digests) index entries from from_seq to to_seq inclusive, in seq order
+        (tools copy them instead of decoding every record again)."""
+
     def put_index(self, entries: Iterable[tuple[int, bytes]]) -> None:
         """Write the (seq, digests) index entries of records the log holds that have none
-        yet, in short synced transactions (tools and migrations)."""
+        yet, in short transactions, synced at the end (tools and migrations)."""
 
     # -- snapshots -------------------------------------------------------------------------
     def write_snapshot(self, seq: int, ts: int, chunks: Iterable[bytes]) -> SnapshotInfo:

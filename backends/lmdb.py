@@ -174,7 +174,7 @@ class LmdbBackend:
         for batch in batches(records, RECORDS_PER_TXN):
             with self._write() as txn, txn.cursor(self.log) as cur:
                 cur.putmulti([(seq_key(seq), record) for seq, record in batch])
-            self.sync()
+        self.sync()
         self._last = None
 
     # -- the key index -----------------------------------------------------------------------
@@ -197,11 +197,21 @@ class LmdbBackend:
                 found = cur.prev_dup()
         return seqs
 
+    def index_items(self, from_seq, to_seq):
+        with self.env.begin(db=self.keyseqs) as txn, txn.cursor() as cur:
+            if not cur.set_range(seq_key(from_seq)):
+                return
+            stop = seq_key(to_seq)
+            for key, found in cur:
+                if key > stop:
+                    return
+                yield int.from_bytes(key, "big"), found
+
     def put_index(self, entries):
         for batch in batches(entries, RECORDS_PER_TXN):
             with self._write() as txn:
                 self._index(txn, batch)
-            self.sync()
+        self.sync()
 
     # -- snapshots ---------------------------------------------------------------------------
     def write_snapshot(self, seq, ts, chunks):

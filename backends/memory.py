@@ -83,6 +83,9 @@ class MemoryBackend:
                        [found[i:i + DIGEST_BYTES] for i in range(0, len(found), DIGEST_BYTES)]),
                       reverse=True)[:limit]
 
+    def index_items(self, from_seq, to_seq):
+        return sorted((seq, found) for seq, found in self.index.items() if from_seq <= seq <= to_seq)
+
     def put_index(self, entries):
         self.index.update(entries)
 

@@ -9,6 +9,7 @@ Reads fetch in batches of fresh statements, so no read transaction stays open be
 them: the server's next BEGIN IMMEDIATE never meets a snapshot of its own that another
 process's commit made stale.
 """
+import itertools
 import os
 import sqlite3
 import threading
@@ -202,7 +203,7 @@ class SqliteBackend:
         for batch in batches(records, RECORDS_PER_TXN):
             with self._write() as db:
                 db.executemany("INSERT OR REPLACE INTO log (seq, record) VALUES (?, ?)", batch)
-            self.sync()
+        self.sync()
         self._last = None
 
     # -- the key index -----------------------------------------------------------------------
@@ -211,11 +212,17 @@ class SqliteBackend:
             "SELECT seq FROM keyidx WHERE digest = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
             (_signed(digest), before, limit))]
 
+    def index_items(self, from_seq, to_seq):
+        rows = self._query("SELECT seq, digest FROM keyidx WHERE seq BETWEEN ? AND ? ORDER BY seq, digest",
+                           (from_seq, to_seq))
+        for seq, group in itertools.groupby(rows, key=lambda row: row[0]):
+            yield seq, b"".join(digest.to_bytes(DIGEST_BYTES, "big", signed=True) for _, digest in group)
+
     def put_index(self, entries):
         for batch in batches(entries, RECORDS_PER_TXN):
             with self._write() as db:
                 db.executemany("INSERT OR REPLACE INTO keyidx (digest, seq) VALUES (?, ?)", _index_rows(batch))
-            self.sync()
+        self.sync()
 
     # -- snapshots ---------------------------------------------------------------------------
     def write_snapshot(self, seq, ts, chunks):

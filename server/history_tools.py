@@ -58,6 +58,9 @@ class _Past:
     def read(self, from_seq: int, to_seq: int | None = None):
         return self.backend.read(from_seq, self.last_seq if to_seq is None else min(to_seq, self.last_seq))
 
+    def index_items(self, from_seq: int, to_seq: int):
+        return self.backend.index_items(from_seq, min(to_seq, self.last_seq))
+
     def snapshots(self):
         return [info for info in self.backend.snapshots() if info.seq <= self.last_seq]
 

@@ -9,9 +9,7 @@ import time
 
 import migrations
 from backends import detect_backend, open_backend
-import engine.commands  # noqa: F401  (the command table: where each event's keys are, for the key index)
 from backends.base import LogUnavailable
-from engine import keyindex
 
 BATCH = 10_000      # records per put_records call: short transactions, progress per batch
 
@@ -104,14 +102,15 @@ def convert(args):
 
 
 def copy_store(source, dest, progress):
-    """Every record with its seq and its key index entries, every snapshot, then the metadata
+    """Every record with its seq and its key index entries (the source's, not recomputed:
+    they are a function of the records), every snapshot, then the metadata
     with format_version last: a copy cut short has events and no format version, which
     nothing will serve."""
     total = source.last_seq - source.first_seq + 1 if source.last_seq else 0
     records, done = source.read(source.first_seq or 1), 0
     while batch := list(itertools.islice(records, BATCH)):
         dest.put_records(batch)
-        dest.put_index(keyindex.entries(batch))
+        dest.put_index(source.index_items(batch[0][0], batch[-1][0]))
         done += len(batch)
         progress(done / total)
     for snapshot in source.snapshots():

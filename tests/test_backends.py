@@ -11,7 +11,7 @@ import pytest
 from backends import detect_backend, open_backend
 from backends.base import LogUnavailable
 from backends.sqlite import FILE, SCHEMA_VERSION
-from engine import events
+from engine import events, keyindex
 from tests.servers import ROOT
 
 DURABLE = ["lmdb", "sqlite"]
@@ -168,6 +168,13 @@ def test_put_index_indexes_records_already_held(backend):
     commit_records(backend, 1, 5)
     backend.put_index([(2, A), (4, A + C)])
     assert backend.key_seqs(A, 100, 100) == [4, 2] and backend.key_seqs(C, 100, 100) == [4]
+
+
+def test_index_items_in_seq_order(backend):
+    indexed(backend, 1, 6, lambda seq: {2: B, 3: A + C, 5: A}.get(seq, b""))
+    assert [(seq, set(keyindex.split(found))) for seq, found in backend.index_items(2, 5)] == \
+        [(2, {B}), (3, {A, C}), (5, {A})]
+    assert list(backend.index_items(4, 4)) == [] and list(backend.index_items(6, 9)) == []
 
 
 def test_memory_backend_failure_discards_batch():

@@ -29,8 +29,9 @@ from engine.state import Stats
 from engine.store import Store
 
 log = logging.getLogger("redwood.history")
-WINDOW = 4096           # index entries read per step backwards
-SCAN_LIMIT = 65536      # index entries looked at per call
+WINDOW = 4096           # at most this many index entries read per step backwards
+SCAN_LIMIT = 65536      # index entries looked at per HISTORY KEY call
+LOG_SCAN_LIMIT = 8192   # events decoded per HISTORY LOG call (~4 µs each: a ~30 ms turn at most)
 
 container_docs("history", group="server", summary="A container for commands that read the event log's history",
                since="7.0.0", complexity="Depends on subcommand.")
@@ -107,7 +108,7 @@ def history_unfollow(client, argv):
 
 @command("history|log", -2, "readonly", group="server", acl="slow",
          summary="Return the events matching an audit query (user, client, key pattern, time), oldest first",
-         since="7.0.0", complexity="O(N) with N the events looked at (at most 65536 per call)",
+         since="7.0.0", complexity="O(N) with N the events looked at (at most 8192 per call)",
          syntax="[AFTER seq:integer] [SINCE time] [UNTIL time] [USER username] [CLIENT client] [MATCH pattern] "
                 "[COUNT count:integer]")
 def history_log(client, argv):
@@ -142,7 +143,7 @@ def history_log(client, argv):
     end = last if flt.until_ms is None else min(last, recovery.seq_at(backend, flt.until_ms))
     readable = _readable(client)
     found, seq = [], start - 1
-    for seq, record in backend.read(start, min(end, start + SCAN_LIMIT - 1)) if start <= end else ():
+    for seq, record in backend.read(start, min(end, start + LOG_SCAN_LIMIT - 1)) if start <= end else ():
         event = decode(seq, record, verify=False)
         if flt.matches(event) and readable(event):
             found.append(event)
@@ -157,12 +158,12 @@ def _key_events(backend, key: bytes, db: int, before: int, count: int):
     cursor: from the key index (the key's entries and the whole-database events'), each
     event read and checked (a digest may be another key's, another database's); at most
     SCAN_LIMIT entries looked at."""
-    digest, found, looked = keyindex.digest(key), [], 0
+    digest, found, looked, limit = keyindex.digest(key), [], 0, min(WINDOW, count + 8)
     while len(found) < count and looked < SCAN_LIMIT:
-        mine = backend.key_seqs(digest, before, WINDOW)
-        whole = backend.key_seqs(keyindex.WHOLE_DB, before, WINDOW)
-        # Each list is complete down to its last seq when it is shorter than WINDOW.
-        floor = max(mine[-1] if len(mine) == WINDOW else 0, whole[-1] if len(whole) == WINDOW else 0)
+        mine = backend.key_seqs(digest, before, limit)
+        whole = backend.key_seqs(keyindex.WHOLE_DB, before, limit)
+        # Each list is complete down to its last seq when it is shorter than the limit.
+        floor = max(mine[-1] if len(mine) == limit else 0, whole[-1] if len(whole) == limit else 0)
         seqs = sorted({seq for seq in mine + whole if seq >= floor}, reverse=True)
         if not seqs:
             return found, 0
@@ -176,6 +177,8 @@ def _key_events(backend, key: bytes, db: int, before: int, count: int):
                     found.append(event)
             if len(found) == count:
                 break
+        # Entries of other databases: read further next time, within the call's budget.
+        limit = max(1, min(WINDOW, 2 * limit, SCAN_LIMIT - looked))
     return found, before
 
 
