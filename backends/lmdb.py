@@ -24,6 +24,7 @@ SEQ_BYTES = 8
 MAP_SIZE = 1 << 40   # sparse: address space, not disk
 RECORDS_PER_TXN = 1000   # ~0.3 ms of deletes: the server's commit waits at most that
 CHUNKS_PER_TXN = 16
+INDEX_PER_TXN = 10_000   # put_index runs offline (tools, migrations): a transaction rewrites each page it touches once
 SNAP_INFO = struct.Struct(">QQQQ")   # ts, size, chunks, created
 CHUNK_INDEX = struct.Struct(">I")
 
@@ -181,9 +182,9 @@ class LmdbBackend:
     def _index(self, txn, index, append=False):
         with txn.cursor(self.keyseqs) as cur:
             cur.putmulti([(seq_key(seq), found) for seq, found in index], append=append)
-        with txn.cursor(self.keys) as cur:
-            cur.putmulti([(found[i:i + DIGEST_BYTES], seq_key(seq))
-                          for seq, found in index for i in range(0, len(found), DIGEST_BYTES)])
+        with txn.cursor(self.keys) as cur:     # in key order: each page is found once
+            cur.putmulti(sorted((found[i:i + DIGEST_BYTES], seq_key(seq))
+                                for seq, found in index for i in range(0, len(found), DIGEST_BYTES)))
 
     def key_seqs(self, digest, before, limit):
         seqs = []
@@ -208,7 +209,7 @@ class LmdbBackend:
                 yield int.from_bytes(key, "big"), found
 
     def put_index(self, entries):
-        for batch in batches(entries, RECORDS_PER_TXN):
+        for batch in batches(entries, INDEX_PER_TXN):
             with self._write() as txn:
                 self._index(txn, batch)
         self.sync()
