@@ -6,7 +6,7 @@
     .venv/bin/python -m bench --parts types,elements   # the data types only
 
 What it measures, each server in its own temp dir on a free 127.0.0.1 port
-(--parts picks any of them; the default is throughput,keys,snapshots,replication):
+(--parts picks any of them; the default is throughput,keys,snapshots,replication,history):
 
 1. throughput: `redis-benchmark -c 50 -r 100000` running SET, GET, INCR, MSET
    (10 keys per command) and DEL, with `-P 1` and `-P 16`, once per fsync mode
@@ -37,6 +37,8 @@ What it measures, each server in its own temp dir on a free 127.0.0.1 port
    + tail, and SET/GET on the SQLite backend next to LMDB (see bench/persistence.py).
 5. replication: the primary's SET throughput with 0, 1 and 2 replicas (appendfsync everysec),
    replication lag p50/p99 meanwhile, full-resync time against Redis's (see bench/replication.py).
+6. history: `redwood restore` of a 1M-event log, HISTORY ASOF latency on a key with 10k versions,
+   HISTORY KEY over a log of --history-events events and the key index's size (see bench/history.py).
 """
 import argparse
 import functools
@@ -49,7 +51,7 @@ import sys
 import tempfile
 import time
 
-from bench import persistence, replication, report
+from bench import history, persistence, replication, report
 from bench.datatypes import ELEMENT_KINDS, TYPE_TESTS, fill_elements, type_commands
 from bench.messaging import messaging_commands
 from bench.servers import Server, redis_server, redwood
@@ -58,7 +60,7 @@ from bench.workloads import fill_keys, string_commands
 # Pipelined runs are this many times longer: at 100k requests Redis's -P 16 run lasts a few
 # hundredths of a second, too short to measure on a shared machine.
 PIPELINED = 10
-PARTS = ("throughput", "types", "messaging", "keys", "elements", "snapshots", "replication")
+PARTS = ("throughput", "types", "messaging", "keys", "elements", "snapshots", "replication", "history")
 
 
 def main(argv=None) -> int:
@@ -79,6 +81,10 @@ def main(argv=None) -> int:
         if "replication" in args.parts:
             replication.replicas(args, workdir, _subdir, PIPELINED)
             replication.full_resync(args, workdir, _subdir)
+        if "history" in args.parts:
+            history.restore(args, workdir, _subdir)
+            history.read_as_of(args, workdir, _subdir)
+            history.audit(args, workdir, _subdir)
     except BaseException:
         print(f"\nbench: failed; server logs kept in {workdir}", file=sys.stderr)
         raise
@@ -98,16 +104,19 @@ def _parse(argv):
     p.add_argument("--keys", type=int, help="keys for memory and replay (default 1000000; 20000 with --quick)")
     p.add_argument("--elements", type=int, help="members per hash, set and zset for memory per element "
                                                 "(default 1000000; 20000 with --quick)")
+    p.add_argument("--history-events", type=int, help="events in the log of the audit-by-key test "
+                                                      "(default 10000000; 1000000 with --quick)")
     p.add_argument("--modes", type=_list(str), default=["always", "everysec"], help="fsync modes")
     p.add_argument("--pipelines", type=_list(int), default=[1, 16], help="redis-benchmark -P values")
     p.add_argument("--clients", type=int, default=50, help="redis-benchmark -c")
     p.add_argument("--rounds", type=int, default=1, help="runs per server and cell; the median is shown")
-    p.add_argument("--parts", type=_list(str), default=["throughput", "keys", "snapshots", "replication"],
+    p.add_argument("--parts", type=_list(str), default=["throughput", "keys", "snapshots", "replication", "history"],
                    help="comma-separated, of: throughput (string commands), types (list, set, hash "
                         "and zset commands), messaging (PUBLISH, MULTI/EXEC), keys (memory per key + replay), elements (memory per "
                         "hash, set and zset element), snapshots (BGSAVE, start-up from snapshot + tail, "
-                        "SQLite vs LMDB), replication (SET with 0-2 replicas, lag, full resync); "
-                        "default throughput,keys,snapshots,replication")
+                        "SQLite vs LMDB), replication (SET with 0-2 replicas, lag, full resync), history "
+                        "(restore, HISTORY ASOF and HISTORY KEY latency, key index size); "
+                        "default throughput,keys,snapshots,replication,history")
     p.add_argument("--keep", action="store_true", help="keep the temp dir with data and logs")
     args = p.parse_args(argv)
     if unknown := set(args.parts) - set(PARTS):
@@ -116,6 +125,7 @@ def _parse(argv):
     args.requests = args.requests or (2000 if args.quick else 100_000)
     args.keys = args.keys or (20_000 if args.quick else 1_000_000)
     args.elements = args.elements or (20_000 if args.quick else 1_000_000)
+    args.history_events = args.history_events or (1_000_000 if args.quick else 10_000_000)
     return args
 
 
