@@ -16,7 +16,7 @@ would take many minutes to log 10M events; servers and tools then open it as the
 3. audit by key: a log of --history-events events (10,000,000) in which KEY is written every
    1000th and SINGLE once, halfway; `HISTORY KEY` of both (first page, random BEFORE pages),
    what the key index costs on disk (its LMDB sub-databases next to the log's), and what one
-   HISTORY LOG call, which scans 65,536 events, takes: a lookup without the index would scan
+   HISTORY LOG call, which scans LOG_SCAN_LIMIT (8,192) events, takes: a lookup without the index would scan
    the whole log. Issue 7's target: answered from an index, not a full scan.
 
 --quick shrinks the three logs to 100,000, 20,000 and 1,000,000 events.
@@ -35,7 +35,7 @@ from backends import open_backend
 from bench import report
 from bench.servers import redwood
 from engine import commands, events, recovery  # noqa: F401  (commands registers the handlers replay runs)
-from engine.commands.history import SCAN_LIMIT
+from engine.commands.history import LOG_SCAN_LIMIT
 from engine.config import Config
 from engine.keyspace import Keyspace
 from engine.state import ServerState
@@ -138,7 +138,7 @@ def audit(args, workdir: str, subdir):
         server.stop()
     usage = sub_databases(path)
     index = usage["keys"] + usage["keyseqs"]
-    scanned = min(SCAN_LIMIT, count)
+    scanned = min(LOG_SCAN_LIMIT, count)
     rows = [(f"HISTORY KEY key COUNT 10 (first page; {count // every:,} events)", len(first), *_percentiles(first)),
             ("HISTORY KEY key BEFORE b COUNT 10", len(pages), *_percentiles(pages)),
             ("HISTORY KEY single (1 event)", len(single), *_percentiles(single)),
