@@ -34,6 +34,7 @@ FLAG_MULTI = 1   # part of a MULTI/EXEC or script batch (applied all or nothing)
 # The closed vocabulary: the only commands that may appear in a v1 log.
 # Deterministic forms only: no relative TTLs, no randomness, no blocking.
 # Adding a name here is a format change; removing or changing one needs a migration.
+# `function` (store format 3): FUNCTION LOAD REPLACE code, DELETE name, FLUSH, RESTORE payload policy.
 VOCABULARY = frozenset(name.encode() for name in """
     set del getdel append setrange incrby decrby incr decr mset msetnx setnx
     pexpireat persist rename renamenx copy move swapdb flushdb flushall
@@ -43,6 +44,7 @@ VOCABULARY = frozenset(name.encode() for name in """
     sadd srem smove sinterstore sunionstore sdiffstore
     zadd zincrby zrem zremrangebyrank zremrangebyscore zremrangebylex zpopmin zpopmax
     zrangestore zunionstore zinterstore zdiffstore
+    function
 """.split())
 
 

@@ -122,6 +122,11 @@ def queue(client: Client, spec, argv: list):
     return QUEUED
 
 
+def _subcommand(client: Client, argv: list):
+    """A logged container command (FUNCTION LOAD …) runs its subcommand's handler."""
+    return lookup(argv).handler(client, argv)
+
+
 class ReplayClient(Client):
     """Runs logged events: what its handlers log is already in the log."""
     __slots__ = ()
@@ -146,7 +151,7 @@ def replay(state, from_seq: int = 1, to_seq: int | None = None, progress=None) -
         for key, ts, db, argv in events.replay_stream(state.backend.scan(from_seq, to_seq)):
             handler = handlers.get(argv[0])
             if handler is None:
-                handler = handlers[argv[0]] = COMMANDS[argv[0].lower()].handler
+                handler = handlers[argv[0]] = COMMANDS[argv[0].lower()].handler or _subcommand
             keyspace.now = last_ts = ts
             client.db = dbs[db]
             try:

@@ -205,6 +205,7 @@ class Keyspace:
         self.miss_scope = None      # with class m on: which lookups announce a miss (changes.miss_scope)
         self.pause_end = 0.0        # CLIENT PAUSE (time.monotonic()): keys expire for reads, not deleted
         self.replica = False        # following a primary: expired keys are hidden, never deleted here
+        self.libraries: dict = {}   # FUNCTION's libraries, name -> code (engine.functions); a new dict at each change
 
     def signal(self, db_index: int, key: bytes):
         """Note that a key clients are blocked on may have become servable."""
@@ -214,6 +215,7 @@ class Keyspace:
     def clear(self):
         for db in self.dbs:
             db.clear()
+        self.libraries = {}
 
     def missed(self, db_index: int, key: bytes):
         scope = self.miss_scope

@@ -29,6 +29,7 @@ log = logging.getLogger("redwood.scripting")
 
 REDIS_VERSION, REDIS_VERSION_NUM = "7.0.15", 0x07000F
 HOOK_INSTRUCTIONS = 100_000
+SPREAD_MAX = 200            # KEYS + ARGV passed to Lua as arguments up to this many, else as tables
 INT64_MIN, TWO_63 = -(1 << 63), float(1 << 63)
 
 NOSCRIPT = RedisError("NOSCRIPT No matching script. Please use EVAL.")
@@ -166,13 +167,16 @@ S.load = function(f, name)
   return f, e
 end
 
-local hook
+-- The count hook is set once and stays; only a killed script leaves a line hook behind.
+local hook, every_line
 hook = function()
   if tick() then
     sethook(hook, 'l')              -- a pcall in a loop cannot outlive SCRIPT KILL
+    every_line = true
     error({err = 'ERR Script killed by user with SCRIPT KILL...'}, 0)
   end
 end
+sethook(hook, '', py.hook_instructions)
 
 local function compile(body)
   local f, e = loadstring(body, '@user_script')
@@ -180,8 +184,20 @@ local function compile(body)
   return f, e
 end
 
-local function run(f, keys, args, eval)
-  sethook(hook, '', py.hook_instructions)
+-- KEYS and ARGV arrive as the arguments after nkeys (cheaper than lupa building two tables),
+-- or as two tables when nkeys is nil (too many for one call's C stack).
+local function run(f, eval, nkeys, ...)
+  if every_line then
+    sethook(hook, '', py.hook_instructions)
+    every_line = false
+  end
+  local keys, args = ...
+  if nkeys then
+    local argv = {...}
+    keys, args = {}, {}
+    for i = 1, nkeys do keys[i] = argv[i] end
+    for i = nkeys + 1, select('#', ...) do args[i - nkeys] = argv[i] end
+  end
   if eval then
     S.KEYS, S.ARGV = keys, args
     return xpcall(f, handler)
@@ -253,12 +269,11 @@ class Script:
 
 class Run:
     """The script in progress (Redis's scriptRunCtx)."""
-    __slots__ = ("client", "name", "readonly", "allow_oom", "eval", "resp", "db", "dirty", "killed",
-                 "start", "busy")
+    __slots__ = ("client", "name", "readonly", "allow_oom", "eval", "resp", "dirty", "killed", "start", "busy")
 
     def __init__(self, client, name: str, readonly: bool, allow_oom: bool, eval: bool):
         self.client, self.name, self.readonly, self.allow_oom, self.eval = client, name, readonly, allow_oom, eval
-        self.resp, self.db = 2, client.db
+        self.resp = 2
         self.dirty = self.killed = self.busy = False
         self.start = time.monotonic()
 
@@ -356,9 +371,13 @@ class Scripts:
         run = self.run = Run(client, name, readonly, allow_oom, eval)
         store = client.store
         saved = client.db, client.resp, client.in_exec, client.last_command, store.flags
-        client.in_exec, store.flags = True, FLAG_MULTI      # blocking commands answer at once
+        # The script's commands run with its RESP version (redis.setresp) and keep its SELECT.
+        client.resp, client.in_exec, store.flags = 2, True, FLAG_MULTI   # blocking commands answer at once
         try:
-            result = self._run(function, self._table(keys), self._table(args), eval)
+            if len(keys) + len(args) <= SPREAD_MAX:
+                result = self._run(function, eval, len(keys), *keys, *args)
+            else:
+                result = self._run(function, eval, None, self._table(keys), self._table(args))
         finally:
             self.run = None
             client.db, client.resp, client.in_exec, client.last_command, store.flags = saved
@@ -426,17 +445,9 @@ class Scripts:
         run = self.run
         if not args:
             return self._error("ERR Please specify at least one argument for this redis lib call")
-        argv = []
-        for arg in args:
-            kind = arg.__class__
-            if kind is bytes:
-                argv.append(arg)
-            elif kind is int and -10**17 < arg < 10**17:
-                argv.append(b"%d" % arg)
-            elif kind is int or kind is float:
-                argv.append(b"%.17g" % arg)
-            else:
-                return self._error("ERR Lua redis lib command arguments must be strings or integers")
+        argv = [arg if arg.__class__ is bytes else _argument(arg) for arg in args]
+        if None in argv:
+            return self._error("ERR Lua redis lib command arguments must be strings or integers")
         try:
             spec = lookup(argv)
         except RedisError as exc:
@@ -445,10 +456,10 @@ class Scripts:
             self._check(run, spec, argv)
         except RedisError as exc:
             return self._error(exc.message)
-        client = run.client
-        client.db, client.resp = run.db, run.resp
-        reply = run_command(client, spec, argv)
-        run.db = client.db                                  # SELECT stays inside the script
+        reply = run_command(run.client, spec, argv)
+        kind = reply.__class__
+        if kind is bytes or kind is int:
+            return reply, False
         if isinstance(reply, RedisError):
             return self._error(reply.message)
         return self._lua_value(reply, run.resp == 3), False
@@ -520,7 +531,7 @@ class Scripts:
             raise ScriptError(b"redis.setresp() requires one argument.")
         if args[0] not in (2, 3) or isinstance(args[0], bool):
             raise ScriptError(b"RESP version must be 2 or 3.")
-        self.run.resp = int(args[0])
+        self.run.resp = self.run.client.resp = int(args[0])
 
     def _acl_check_cmd(self, *args):
         """redis.acl_check_cmd(): whether the caller's user may run argv."""
@@ -578,6 +589,12 @@ class Scripts:
             raise BUSY_EVAL if run.eval else BUSY_FUNCTION
         run.killed = True
 
+    def environment(self):
+        """(the Lua state, the scripts' global environment), for engine.functions to compile
+        FUNCTION's libraries in; after SCRIPT FLUSH a new state, where they are compiled again."""
+        lua = self._runtime()
+        return lua, lua.globals()[b"getfenv"](self._compile(b"")[0])
+
 
 def _failure(value, name: str):
     """The reply of a script that raised: Redis's text, with where it failed when known."""
@@ -601,6 +618,17 @@ def _text(value) -> str:
     elif isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).replace("\r", " ").replace("\n", " ")
+
+
+def _argument(value) -> bytes | None:
+    """A number passed to redis.call as Redis formats it (integers exactly up to 1e17, else
+    %.17g); None for what may not be an argument."""
+    kind = value.__class__
+    if kind is int and -10**17 < value < 10**17:
+        return b"%d" % value
+    if kind is int or kind is float:
+        return b"%.17g" % value
+    return None
 
 
 def _lua_string(value) -> bytes | None:

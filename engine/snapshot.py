@@ -1,11 +1,12 @@
 """The snapshot format: the whole keyspace as of one log seq, as a sequence of chunks.
 
-Format version 1. Each chunk is `crc32 u32 (little-endian) | body`; the crc covers the
+Format version 2 (version 1, still read, had no functions chunk). Each chunk is `crc32 u32 (little-endian) | body`; the crc covers the
 chunk's index (u32, big-endian) and the body, so a flipped bit, a lost or a reordered chunk
 is found. Every body is a RESP array of bulk strings (hiredis packs and parses it in C, and
 any RESP reader can read it):
 
     header   redwood-snapshot  version  seq  ts  databases
+    functions  functions  (name  code)…            FUNCTION's libraries, when there are any
     data     db  (tag  count  records…)…      runs of keys of one type, in the db's key order
     expiry   db  e  count  (key  unix-ms)…
     trailer  end  keys  chunks
@@ -29,7 +30,8 @@ from engine.commands.lists import ListValue
 from engine.commands.sets import SetValue
 from engine.commands.zsets import ZSet
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE = (1, 2)
 MAGIC = b"redwood-snapshot"
 CHUNK_BYTES = 256 * 1024     # a chunk is one short backend transaction
 PART = 16 * 1024             # items of one aggregate per record
@@ -46,6 +48,8 @@ def encode(keyspace, seq: int, ts: int):
     """The chunks of a snapshot of `keyspace` as of event `seq` (time `ts`), lazily."""
     chunks = _Chunks()
     yield chunks.seal([MAGIC, FORMAT_VERSION, seq, ts, len(keyspace.dbs)])
+    if keyspace.libraries:
+        yield chunks.seal([b"functions", *(item for pair in keyspace.libraries.items() for item in pair)])
     keys = 0
     for db in keyspace.dbs:
         if not db.data:
@@ -151,11 +155,13 @@ def decode(keyspace, chunks) -> tuple[int, int]:
         if header is None:
             if len(items) != 5 or items[0] != MAGIC:
                 raise CorruptSnapshot("not a Redwood snapshot")
-            if int(items[1]) != FORMAT_VERSION:
-                raise CorruptSnapshot(f"snapshot format {int(items[1])} (this Redwood reads {FORMAT_VERSION})")
+            if int(items[1]) not in READABLE:
+                raise CorruptSnapshot(f"snapshot format {int(items[1])} (this Redwood reads {READABLE})")
             header = items
         elif items[0] == b"end":
             trailer = items
+        elif items[0] == b"functions":
+            keyspace.libraries = dict(zip(items[1::2], items[2::2]))
         else:
             try:
                 db = dbs[int(items[0])]
@@ -267,4 +273,7 @@ def fingerprint(keyspace) -> str:
                                                      for x in (struct.pack("<d", score), member))]
             parts += [key, b"%d" % db.index, b"%d" % db.expires.get(key, -1)]
             digest.update(hiredis.pack_command(tuple(parts)))
+    if keyspace.libraries:                  # FUNCTION's libraries are content too
+        pairs = sorted(keyspace.libraries.items())
+        digest.update(hiredis.pack_command((b"functions", *(item for pair in pairs for item in pair))))
     return digest.hexdigest()

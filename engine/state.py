@@ -12,6 +12,7 @@ from engine.eviction import Eviction
 from engine.keyspace import Keyspace
 from engine.observe import THRESHOLDS, Latency, Slowlog, slow_ns
 from engine.pubsub import PubSub
+from engine.functions import Functions
 from engine.scripting import Scripts
 from engine.tracking import TrackingTable
 from engine.store import Store
@@ -117,6 +118,7 @@ class ServerState:
         self.pause_end = 0.0                 # time.monotonic()
         self.postponed: dict = {}            # connections holding commands until the pause ends
         self.scripts = Scripts(self)         # the Lua state, the script cache, the running script
+        self.functions = Functions(self)     # FUNCTION's libraries (keyspace.libraries) compiled there
         self.busy_script = None              # BUSY's error while a script is past busy-reply-threshold
 
     def _log_expired(self, db_index: int, key: bytes):

@@ -17,7 +17,7 @@ from engine import changes, pubsub, snapshot
 from engine.client import Client
 from engine.errors import RedisError
 from engine.events import CRC, CorruptRecord, replay_stream
-from engine.registry import COMMANDS
+from engine.registry import lookup
 
 log = logging.getLogger("redwood.replication")
 
@@ -214,7 +214,7 @@ class Follower:
                 keyspace.now = ts
                 applier.db = dbs[db]
                 try:
-                    COMMANDS[argv[0].lower()].handler(applier, argv)
+                    lookup(argv).handler(applier, argv)
                 except RedisError as exc:       # as in replay: the event is logged all the same
                     log.error("event %d (%r) failed on the replica: %s", seq, argv[0], exc.message)
         finally:
