@@ -6,7 +6,7 @@
     .venv/bin/python -m bench --parts types,elements   # the data types only
 
 What it measures, each server in its own temp dir on a free 127.0.0.1 port
-(--parts picks any of them; the default is throughput,keys,snapshots,replication,history):
+(--parts picks any of them; the default is throughput,keys,snapshots,replication,history,scripting):
 
 1. throughput: `redis-benchmark -c 50 -r 100000` running SET, GET, INCR, MSET
    (10 keys per command) and DEL, with `-P 1` and `-P 16`, once per fsync mode
@@ -39,6 +39,8 @@ What it measures, each server in its own temp dir on a free 127.0.0.1 port
    replication lag p50/p99 meanwhile, full-resync time against Redis's (see bench/replication.py).
 6. history: `redwood restore` of a 1M-event log, HISTORY ASOF latency on a key with 10k versions,
    HISTORY KEY over a log of --history-events events and the key index's size (see bench/history.py).
+7. scripting: EVALSHA of a 3-command Lua script and EVAL of its body, appendfsync everysec, with
+   the issue's target (EVALSHA P1 at least 0.5x Redis) checked (see bench/scripting.py).
 """
 import argparse
 import functools
@@ -51,7 +53,7 @@ import sys
 import tempfile
 import time
 
-from bench import history, persistence, replication, report
+from bench import history, persistence, replication, report, scripting
 from bench.datatypes import ELEMENT_KINDS, TYPE_TESTS, fill_elements, type_commands
 from bench.messaging import messaging_commands
 from bench.servers import Server, redis_server, redwood
@@ -60,7 +62,8 @@ from bench.workloads import fill_keys, string_commands
 # Pipelined runs are this many times longer: at 100k requests Redis's -P 16 run lasts a few
 # hundredths of a second, too short to measure on a shared machine.
 PIPELINED = 10
-PARTS = ("throughput", "types", "messaging", "keys", "elements", "snapshots", "replication", "history")
+PARTS = ("throughput", "types", "messaging", "keys", "elements", "snapshots", "replication", "history",
+         "scripting")
 
 
 def main(argv=None) -> int:
@@ -85,6 +88,8 @@ def main(argv=None) -> int:
             history.restore(args, workdir, _subdir)
             history.read_as_of(args, workdir, _subdir)
             history.audit(args, workdir, _subdir)
+        if "scripting" in args.parts:
+            scripting.evalsha(args, workdir, _subdir, PIPELINED)
     except BaseException:
         print(f"\nbench: failed; server logs kept in {workdir}", file=sys.stderr)
         raise
@@ -110,13 +115,14 @@ def _parse(argv):
     p.add_argument("--pipelines", type=_list(int), default=[1, 16], help="redis-benchmark -P values")
     p.add_argument("--clients", type=int, default=50, help="redis-benchmark -c")
     p.add_argument("--rounds", type=int, default=1, help="runs per server and cell; the median is shown")
-    p.add_argument("--parts", type=_list(str), default=["throughput", "keys", "snapshots", "replication", "history"],
+    p.add_argument("--parts", type=_list(str), default=["throughput", "keys", "snapshots", "replication", "history", "scripting"],
                    help="comma-separated, of: throughput (string commands), types (list, set, hash "
                         "and zset commands), messaging (PUBLISH, MULTI/EXEC), keys (memory per key + replay), elements (memory per "
                         "hash, set and zset element), snapshots (BGSAVE, start-up from snapshot + tail, "
                         "SQLite vs LMDB), replication (SET with 0-2 replicas, lag, full resync), history "
-                        "(restore, HISTORY ASOF and HISTORY KEY latency, key index size); "
-                        "default throughput,keys,snapshots,replication,history")
+                        "(restore, HISTORY ASOF and HISTORY KEY latency, key index size), scripting "
+                        "(EVALSHA and EVAL of a 3-command script); "
+                        "default throughput,keys,snapshots,replication,history,scripting")
     p.add_argument("--keep", action="store_true", help="keep the temp dir with data and logs")
     args = p.parse_args(argv)
     if unknown := set(args.parts) - set(PARTS):
