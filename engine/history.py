@@ -53,6 +53,35 @@ def event_keys(event) -> list[bytes] | None:
     return [event.argv[i] for i, _ in spec.keys_and_flags(event.argv)] if spec else []
 
 
+def event_key_dbs(event) -> list[tuple[int, bytes]] | None:
+    """The (db, key) pairs an event names: its keys in its own database, except MOVE's key
+    (in both) and the destination of COPY … DB; None for one that touches whole databases
+    (event_dbs says which)."""
+    keys = event_keys(event)
+    if keys is None:
+        return None
+    name, argv = event.argv[0].lower(), event.argv
+    if name == b"move":
+        return [(event.db, argv[1]), (int(argv[2]), argv[1])]
+    if name == b"copy":
+        return [(event.db, argv[1]), (_copy_target(event), argv[2])]
+    return [(event.db, key) for key in keys]
+
+
+def touches(event, db: int, key: bytes) -> bool:
+    """Whether the event names key of database db, or touches that database whole."""
+    pairs = event_key_dbs(event)
+    if pairs is None:
+        dbs = event_dbs(event)
+        return dbs is None or db in dbs
+    return (db, key) in pairs
+
+
+def _copy_target(event) -> int:
+    upper = [arg.upper() for arg in event.argv]
+    return int(event.argv[upper.index(b"DB", 3) + 1]) if b"DB" in upper[3:] else event.db
+
+
 def event_dbs(event) -> set[int] | None:
     """The databases an event changes; None for all of them (FLUSHALL)."""
     name, argv = event.argv[0].lower(), event.argv
@@ -63,9 +92,7 @@ def event_dbs(event) -> set[int] | None:
     if name == b"move":
         return {event.db, int(argv[2])}
     if name == b"copy":
-        upper = [arg.upper() for arg in argv]
-        if b"DB" in upper[3:]:
-            return {event.db, int(argv[upper.index(b"DB", 3) + 1])}
+        return {event.db, _copy_target(event)}
     return {event.db}
 
 
@@ -93,15 +120,14 @@ class EventFilter:
         if self.client is not None and self.client not in (
                 origin.addr, origin.addr.rpartition(":")[0], origin.name):
             return False
-        if self.db is not None:
+        if self.db is None and self.key_match is None:
+            return True
+        pairs = event_key_dbs(event)
+        if pairs is None:                   # whole databases: any key of them
             dbs = event_dbs(event)
-            if dbs is not None and self.db not in dbs:
-                return False
-        if self.key_match is not None:
-            keys = event_keys(event)
-            if keys is not None and not any(self.key_match(key) for key in keys):
-                return False
-        return True
+            return self.db is None or dbs is None or self.db in dbs
+        return any((self.db is None or db == self.db) and (self.key_match is None or self.key_match(key))
+                   for db, key in pairs)
 
 
 def events(backend, from_seq=None, to_seq=None, flt=None):

@@ -186,11 +186,12 @@ def touched(backend, from_seq: int, to_seq: int):
     dbs changed whole (a set of indexes; None: all)."""
     keys, whole = set(), set()
     for event in history.events(backend, from_seq + 1, to_seq):
-        dbs, names = history.event_dbs(event), history.event_keys(event)
-        if names is None:
+        pairs = history.event_key_dbs(event)
+        if pairs is None:
+            dbs = history.event_dbs(event)
             whole = None if dbs is None or whole is None else whole | dbs
         else:
-            keys.update((db, key) for db in (dbs or ()) for key in names)
+            keys.update(pairs)
     return keys, whole
 
 

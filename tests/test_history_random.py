@@ -166,9 +166,8 @@ def test_restore_to_every_kth_seq_serves_the_state_recorded_then(server, steps):
 
 
 # -- 3: HISTORY KEY ------------------------------------------------------------------------------
-def touches(argv, ran_in: int, db: int, key: bytes) -> bool | None:
-    """Whether the event argv (as logged), run in db ran_in, names key of db (as read or changed);
-    None where HISTORY KEY is known to say otherwise (see the xfail test below)."""
+def touches(argv, ran_in: int, db: int, key: bytes) -> bool:
+    """Whether the event argv (as logged), run in db ran_in, names key of db (as read or changed)."""
     name = argv[0].upper()
     if name == b"FLUSHALL":
         return True
@@ -179,9 +178,7 @@ def touches(argv, ran_in: int, db: int, key: bytes) -> bool | None:
     if name == b"MOVE":
         return key == argv[1] and db in (ran_in, int(argv[2]))
     if name == b"COPY" and argv[3:4] == [b"DB"]:
-        if (db, key) in {(ran_in, argv[1]), (int(argv[4]), argv[2])}:
-            return True
-        return None if (db, key) in {(ran_in, argv[2]), (int(argv[4]), argv[1])} else False
+        return (db, key) in {(ran_in, argv[1]), (int(argv[4]), argv[2])}
     return db == ran_in and key in keys_of(argv)
 
 
@@ -220,13 +217,11 @@ def test_key_history_names_exactly_the_writes_of_each_key_newest_first(server, s
                 said = {seq: touches(argv, ran_in, db, key) for seq, ran_in, argv, _ in recorded[1:]}
                 expected = [(seq, ran_in) for seq, ran_in, _, _ in reversed(recorded[1:]) if said[seq]]
                 found = key_history(raw, key, count, start)
-                assert [(seq, ran_in) for seq, ran_in in found if said.get(seq, False) is not None] == expected, (db, key)
+                assert found == expected, (db, key)
     finally:
         raw.close()
 
 
-@pytest.mark.xfail(strict=True, reason="HISTORY KEY keeps an event whose keys include key and whose dbs include "
-                   "this db: COPY a b DB 1 run in db 0 shows in the history of b in db 0 and of a in db 1")
 def test_a_copy_to_another_db_is_in_the_history_of_its_two_keys_only(server):
     raw = server.raw()
     try:

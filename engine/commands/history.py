@@ -51,7 +51,7 @@ def history_position(client, argv):
 
 
 @command("history|key", -3, "readonly", keys=(2, 2, 1), group="server", acl="slow",
-         summary="Return the events that changed a key, newest first", since="7.0.0",
+         summary="Return the events that named a key (wrote it, or read it to write another), newest first", since="7.0.0",
          complexity="O(N) with N the events looked at (at most 65536 per call)",
          syntax="key [BEFORE seq:integer] [COUNT count:integer]")
 def history_key(client, argv):
@@ -172,8 +172,7 @@ def _key_events(backend, key: bytes, db: int, before: int, count: int):
             before = seq
             for _, record in backend.read(seq, seq):
                 event = decode(seq, record, verify=False)
-                keys, dbs = history.event_keys(event), history.event_dbs(event)
-                if (keys is None or key in keys) and (dbs is None or db in dbs):
+                if history.touches(event, db, key):
                     found.append(event)
             if len(found) == count:
                 break
