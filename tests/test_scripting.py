@@ -159,3 +159,17 @@ def test_lua_time_limit_is_busy_reply_threshold(r):
 def test_script_errors_are_redis_errors(r):
     with pytest.raises(redis.ResponseError, match="Unknown Redis command called from script"):
         r.eval("return redis.call('nosuch')", 0)
+
+
+def test_info_memory_counts_scripts_and_functions(redwood_server):
+    client = redwood_server.start().client()
+    before = client.info("memory")
+    assert before["number_of_cached_scripts"] == 0 and before["number_of_libraries"] == 0
+    client.script_load("return 1")
+    client.function_load("#!lua name=lib\nredis.register_function('f1', function() return 1 end)\n"
+                         "redis.register_function('f2', function() return 2 end)")
+    after = client.info("memory")
+    assert after["number_of_cached_scripts"] == 1 and after["used_memory_scripts_eval"] == len("return 1")
+    assert (after["number_of_libraries"], after["number_of_functions"]) == (1, 2)
+    assert after["used_memory_scripts"] == after["used_memory_scripts_eval"] + after["used_memory_functions"] > 8
+    assert after["used_memory_lua"] > 0

@@ -66,10 +66,26 @@ def _memory(state, now):
             ("used_memory_peak", state.peak_memory), ("used_memory_peak_human", human_bytes(state.peak_memory)),
             ("used_memory_startup", eviction.startup),
             ("used_memory_dataset", max(0, used - eviction.startup)),
+            *_scripting_memory(state),
             ("maxmemory", maxmemory), ("maxmemory_human", human_bytes(maxmemory)),
             ("maxmemory_policy", state.config["maxmemory-policy"]),
             ("mem_fragmentation_ratio", f"{(rss - mapped) / used:.2f}"),
             ("mem_allocator", eviction.meter.name)]
+
+
+def _scripting_memory(state) -> list:
+    """Redis's Lua lines. EVAL and FUNCTION share one Lua state here: it is all under eval."""
+    lua = state.scripts.memory()
+    scripts = sum(script.size for script in state.scripts.cache.values())
+    libraries = state.functions.current().libraries
+    functions = sum(len(library.code) for library in libraries.values())
+    return [("used_memory_lua", lua), ("used_memory_vm_eval", lua), ("used_memory_lua_human", human_bytes(lua)),
+            ("used_memory_scripts_eval", scripts), ("number_of_cached_scripts", len(state.scripts.cache)),
+            ("number_of_functions", sum(len(library.functions) for library in libraries.values())),
+            ("number_of_libraries", len(libraries)), ("used_memory_vm_functions", 0),
+            ("used_memory_vm_total", lua), ("used_memory_vm_total_human", human_bytes(lua)),
+            ("used_memory_functions", functions), ("used_memory_scripts", scripts + functions),
+            ("used_memory_scripts_human", human_bytes(scripts + functions))]
 
 
 def _persistence(state, now):
