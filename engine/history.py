@@ -16,8 +16,6 @@ from engine.registry import COMMANDS
 _RELATIVE = re.compile(r"-(\d+)(ms|s|m|h|d)")
 _EPOCH = datetime.fromtimestamp(0, UTC)
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
-# Commands that touch every key of the databases they name (or of all of them).
-WHOLE_DB = frozenset({b"flushdb", b"flushall", b"swapdb"})
 
 
 def parse_instant(text: str, now_ms: int) -> int:
@@ -47,7 +45,7 @@ def event_keys(event) -> list[bytes] | None:
     """The keys an event touches, from the command table; None for one that touches every
     key of its databases (FLUSHDB, FLUSHALL, SWAPDB)."""
     name = event.argv[0].lower()
-    if name in WHOLE_DB:
+    if name in keyindex.WHOLE_DB_COMMANDS:
         return None
     spec = COMMANDS.get(name)
     return [event.argv[i] for i, _ in spec.keys_and_flags(event.argv)] if spec else []

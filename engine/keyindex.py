@@ -17,7 +17,8 @@ from engine import events
 from engine.registry import COMMANDS
 
 WHOLE_DB = bytes(DIGEST_BYTES)
-_WHOLE_DB_COMMANDS = frozenset({b"flushdb", b"flushall", b"swapdb"})
+# Commands that touch every key of the databases they name (or of all of them).
+WHOLE_DB_COMMANDS = frozenset({b"flushdb", b"flushall", b"swapdb"})
 
 
 def digest(key: bytes) -> bytes:
@@ -27,7 +28,7 @@ def digest(key: bytes) -> bytes:
 def digests(argv) -> bytes:
     """The index entries of a logged argv, concatenated (empty: none)."""
     name = argv[0].lower()
-    if name in _WHOLE_DB_COMMANDS:
+    if name in WHOLE_DB_COMMANDS:
         return WHOLE_DB
     keys = [argv[i] for i, _ in COMMANDS[name].keys_and_flags(argv)]
     return b"".join({digest(key): None for key in keys})   # a key named twice is indexed once
