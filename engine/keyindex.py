@@ -30,8 +30,10 @@ def digests(argv) -> bytes:
     name = argv[0].lower()
     if name in WHOLE_DB_COMMANDS:
         return WHOLE_DB
-    keys = [argv[i] for i, _ in COMMANDS[name].keys_and_flags(argv)]
-    return b"".join({digest(key): None for key in keys})   # a key named twice is indexed once
+    positions = COMMANDS[name].key_positions(argv)
+    if len(positions) == 1:
+        return blake2b(argv[positions[0]], digest_size=DIGEST_BYTES).digest()
+    return b"".join({digest(argv[i]): None for i in positions})   # a key named twice is indexed once
 
 
 def of_record(seq: int, record: bytes) -> bytes:
