@@ -1,6 +1,7 @@
 """Reading the log as history: instants, event filters, a filtered event stream, and how
 an event reads in a table or as JSON. Shared by `redwood log`, `restore`, `diff`, `replay`.
 """
+import itertools
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -142,24 +143,14 @@ def events(backend, from_seq=None, to_seq=None, flt=None):
         return
     if flt is not None and flt.keys is not None and is_literal(key := flt.keys.encode()):
         last = backend.last_seq if to_seq is None else to_seq
-        found = (pair for seq in _indexed(backend, key, first, last) for pair in backend.read(seq, seq))
+        seqs = itertools.takewhile(lambda seq: seq >= first, keyindex.newest_first(backend, key, last + 1))
+        found = (pair for seq in reversed(list(seqs)) for pair in backend.read(seq, seq))
     else:
         found = backend.read(first, to_seq)
     for seq, record in found:
         event = records.decode(seq, record)
         if flt is None or flt.matches(event):
             yield event
-
-
-def _indexed(backend, key: bytes, first: int, last: int) -> list[int]:
-    """The seqs from first to last that the key index holds for key or for whole databases."""
-    seqs = []
-    for digest in (keyindex.digest(key), keyindex.WHOLE_DB):
-        before = last + 1
-        while before > first and (batch := backend.key_seqs(digest, before, 10_000)):
-            seqs += [seq for seq in batch if seq >= first]
-            before = batch[-1]
-    return sorted(set(seqs))
 
 
 # -- how an event reads ------------------------------------------------------------------

@@ -10,6 +10,7 @@ The store computes an event's digests as it stages it (the index is written in t
 transaction as the event); the backends keep the index and drop its entries with the
 events (see backends.base). Changing how a digest is made is a format change.
 """
+import heapq
 from hashlib import blake2b
 
 from backends.base import DIGEST_BYTES
@@ -17,6 +18,7 @@ from engine import events
 from engine.registry import COMMANDS
 
 WHOLE_DB = bytes(DIGEST_BYTES)
+PAGE_MAX = 4096         # index entries read at once, at most
 # Commands that touch every key of the databases they name (or of all of them).
 WHOLE_DB_COMMANDS = frozenset({b"flushdb", b"flushall", b"swapdb"})
 
@@ -46,6 +48,21 @@ def entries(records):
     for seq, record in records:
         if found := of_record(seq, record):
             yield seq, found
+
+
+def newest_first(backend, key: bytes, before: int, page: int = 64):
+    """The seqs below `before` that the index holds for key or for whole databases, newest
+    first, lazily: each read in pages that start at `page` entries and double up to PAGE_MAX."""
+    return heapq.merge(_pages(backend, digest(key), before, page),
+                       _pages(backend, WHOLE_DB, before, page), reverse=True)
+
+
+def _pages(backend, found: bytes, before: int, page: int):
+    while batch := backend.key_seqs(found, before, page):
+        yield from batch
+        if len(batch) < page:
+            return
+        before, page = batch[-1], min(2 * page, PAGE_MAX)
 
 
 def split(found: bytes) -> list[bytes]:

@@ -29,7 +29,6 @@ from engine.state import Stats
 from engine.store import Store
 
 log = logging.getLogger("redwood.history")
-WINDOW = 4096           # at most this many index entries read per step backwards
 SCAN_LIMIT = 65536      # index entries looked at per HISTORY KEY call
 LOG_SCAN_LIMIT = 8192   # events decoded per HISTORY LOG call (~4 µs each: a ~30 ms turn at most)
 
@@ -158,27 +157,18 @@ def _key_events(backend, key: bytes, db: int, before: int, count: int):
     cursor: from the key index (the key's entries and the whole-database events'), each
     event read and checked (a digest may be another key's, another database's); at most
     SCAN_LIMIT entries looked at."""
-    digest, found, looked, limit = keyindex.digest(key), [], 0, min(WINDOW, count + 8)
-    while len(found) < count and looked < SCAN_LIMIT:
-        mine = backend.key_seqs(digest, before, limit)
-        whole = backend.key_seqs(keyindex.WHOLE_DB, before, limit)
-        # Each list is complete down to its last seq when it is shorter than the limit.
-        floor = max(mine[-1] if len(mine) == limit else 0, whole[-1] if len(whole) == limit else 0)
-        seqs = sorted({seq for seq in mine + whole if seq >= floor}, reverse=True)
-        if not seqs:
-            return found, 0
-        for seq in seqs:
-            looked += 1
-            before = seq
-            for _, record in backend.read(seq, seq):
-                event = decode(seq, record, verify=False)
-                if history.touches(event, db, key):
-                    found.append(event)
-            if len(found) == count:
-                break
-        # Entries of other databases: read further next time, within the call's budget.
-        limit = max(1, min(WINDOW, 2 * limit, SCAN_LIMIT - looked))
-    return found, before
+    found, looked = [], 0
+    for seq in keyindex.newest_first(backend, key, before, min(keyindex.PAGE_MAX, count + 8)):
+        if looked == SCAN_LIMIT:
+            return found, before
+        looked, before = looked + 1, seq
+        for _, record in backend.read(seq, seq):
+            event = decode(seq, record, verify=False)
+            if history.touches(event, db, key):
+                found.append(event)
+        if len(found) == count:
+            return found, seq
+    return found, 0
 
 
 def _instant(client, raw: bytes) -> int:
