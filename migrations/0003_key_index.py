@@ -9,6 +9,7 @@ libraries are stored state), and snapshot format 2, which adds a chunk of those 
 (snapshots of format 1 stay readable as they are).
 """
 import engine.commands  # noqa: F401  (the command table: where each event's keys are)
+from backends import batches
 from engine import keyindex
 
 VERSION = 3
@@ -18,12 +19,8 @@ SNAPSHOT_FORMAT = 2     # engine.snapshot.FORMAT_VERSION
 
 
 def upgrade(backend, progress):
-    first, last = backend.first_seq, backend.last_seq
-    records, done = backend.read(first or 1, last), 0
-    while True:
-        batch = [record for _, record in zip(range(BATCH), records)]
-        if not batch:
-            break
+    first, last, done = backend.first_seq, backend.last_seq, 0
+    for batch in batches(backend.read(first or 1, last), BATCH):
         backend.put_index(keyindex.entries(batch))
         done += len(batch)
         progress(done / (last - first + 1))

@@ -2,13 +2,12 @@
 directory that no server is running on, does one job and exits non-zero with a message
 when it refuses."""
 import functools
-import itertools
 import os
 import sys
 import time
 
 import migrations
-from backends import detect_backend, open_backend
+from backends import batches, detect_backend, open_backend
 from backends.base import LogUnavailable
 
 BATCH = 10_000      # records per put_records call: short transactions, progress per batch
@@ -107,8 +106,8 @@ def copy_store(source, dest, progress):
     with format_version last: a copy cut short has events and no format version, which
     nothing will serve."""
     total = source.last_seq - source.first_seq + 1 if source.last_seq else 0
-    records, done = source.read(source.first_seq or 1), 0
-    while batch := list(itertools.islice(records, BATCH)):
+    done = 0
+    for batch in batches(source.read(source.first_seq or 1), BATCH):
         dest.put_records(batch)
         dest.put_index(source.index_items(batch[0][0], batch[-1][0]))
         done += len(batch)
