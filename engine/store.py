@@ -55,9 +55,9 @@ class Store:
             self.index.append((seq, digests))
         return seq
 
-    def append_record(self, seq: int, ts: int, record: bytes):
+    def append_record(self, seq: int, ts: int, record: bytes, argv):
         """Stage a record exactly as another log holds it (a replica appending its primary's
-        events: the same seq, the same bytes)."""
+        events: the same seq, the same bytes); argv is its command, which the caller decoded."""
         if seq != self.next_seq:
             raise AssertionError(f"event {seq} arrived where {self.next_seq} was expected")
         self.next_seq = seq + 1
@@ -66,7 +66,7 @@ class Store:
             self.on_batch_started()
         self.batch.append((seq, record))
         self.batch_bytes += len(record)
-        if digests := keyindex.of_record(seq, record):
+        if digests := keyindex.digests(argv):
             self.index.append((seq, digests))
 
     def restart_at(self, seq: int):

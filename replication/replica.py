@@ -208,7 +208,7 @@ class Follower:
             for key, ts, db, argv in replay_stream(
                     (seq.to_bytes(8, "big"), record) for seq, record in enumerate(new, expected)):
                 seq = int.from_bytes(key, "big")
-                store.append_record(seq, ts, new[seq - expected])
+                store.append_record(seq, ts, new[seq - expected], argv)
                 if seq == self.seed:
                     continue
                 keyspace.now = ts

@@ -173,6 +173,12 @@ def test_two_replicas_and_a_chained_one_converge_under_load(servers):
         assert raw.call("SET", "k", "v") == READONLY
         assert raw.call("GET", "s:1")[:1] == b"$"            # reads are served
         raw.close()
+    with primary.client() as client:                        # the replicas indexed what they appended
+        history = client.execute_command("HISTORY", "KEY", "s:1", "COUNT", "100")
+    assert history[1]
+    for replica in (first, second, chained):
+        with replica.client() as client:
+            assert client.execute_command("HISTORY", "KEY", "s:1", "COUNT", "100") == history
 
 
 def test_kill_9_of_a_replica_mid_stream_resumes_incrementally(servers):
