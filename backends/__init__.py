@@ -1,13 +1,16 @@
 """Durable logs and snapshot stores behind one contract (`backends.base.Backend`)."""
+import bisect
 import contextlib
 import fcntl
 import itertools
 import os
 import shutil
 
-from backends.base import LogUnavailable
+from backends.base import DIGEST_BYTES, LogUnavailable
 
 KINDS = ("lmdb", "sqlite", "memory")
+INDEX_CHUNK = 8192      # key index entries moved from a durable backend's tail at once (IndexTail)
+EPOCH_BITS = 16         # the by-digest index is kept by epoch: seq >> EPOCH_BITS (IndexTail)
 _FILES = {"log.lmdb": "lmdb", "redwood.sqlite3": "sqlite"}   # what each durable kind creates
 
 
@@ -54,6 +57,52 @@ def in_short_transactions(step, size: int) -> int:
         total += n
         if n < size:
             return total
+
+
+class IndexTail:
+    """The key index entries (seq, digests) committed with their records but not yet in the
+    backend's by-digest index, oldest first: those after the seq its meta `index_to` names,
+    read from the store when first needed.
+
+    A durable backend's by-digest index is ordered by (epoch, digest, seq), the epoch being
+    the seq's top bits, and written behind, INDEX_CHUNK entries at a time in that order: a
+    chunk lands in the newest epoch's part of the tree, a few hundred pages, and rewrites each
+    of them once. Entries put as they came rewrote a page of the whole tree (a random one:
+    digests are) for nearly every event, which halved the write throughput. Reading a key's
+    seqs looks in each epoch, newest first (epoch_seqs)."""
+
+    def __init__(self, entries):
+        self.entries = list(entries)
+
+    def __len__(self):
+        return len(self.entries)
+
+    def key_seqs(self, digest: bytes, before: int, limit: int, indexed) -> list[int]:
+        """Backend.key_seqs over the tail, then over the by-digest index: indexed(digest, before,
+        limit). The tail holds the newest entries, so the index is read below what it found."""
+        entries, found = self.entries, []
+        for i in range(bisect.bisect_left(entries, (before,)) - 1, -1, -1):
+            seq, digests = entries[i]
+            if digests == digest or len(digests) > DIGEST_BYTES and _holds(digests, digest):
+                found.append(seq)
+                if len(found) == limit:
+                    return found
+        return found + indexed(digest, found[-1] if found else before, limit - len(found))
+
+
+def epoch_seqs(probe, first: int, last: int, before: int, limit: int) -> list[int]:
+    """The seqs below `before`, newest first, at most `limit`, of a log holding first..last:
+    probe(epoch, before, limit) answers within one epoch, newest epoch first."""
+    found = []
+    for epoch in range(min(before - 1, last) >> EPOCH_BITS, (first >> EPOCH_BITS) - 1, -1):
+        found += probe(epoch, before, limit - len(found))
+        if len(found) >= limit:
+            break
+    return found
+
+
+def _holds(digests: bytes, digest: bytes) -> bool:
+    return any(digests[i:i + DIGEST_BYTES] == digest for i in range(0, len(digests), DIGEST_BYTES))
 
 
 def directory_size(path: str) -> int:

@@ -86,7 +86,9 @@ class Backend(Protocol):
     # -- the key index ---------------------------------------------------------------------
     def key_seqs(self, digest: bytes, before: int, limit: int) -> list[int]:
         """The seqs indexed under `digest` that are below `before`, newest first, at most
-        `limit` of them."""
+        `limit` of them. The entries are durable with their records (`commit`); a durable
+        backend may write its by-digest lookup behind them (backends.IndexTail), but reads
+        them all here."""
 
     def index_items(self, from_seq: int, to_seq: int) -> Iterator[tuple[int, bytes]]:
         """The (seq, digests) index entries from from_seq to to_seq inclusive, in seq order
@@ -95,6 +97,10 @@ class Backend(Protocol):
     def put_index(self, entries: Iterable[tuple[int, bytes]]) -> None:
         """Write the (seq, digests) index entries of records the log holds that have none
         yet, in short transactions, synced at the end (tools and migrations)."""
+
+    def drop_index(self) -> None:
+        """Delete every index entry, in the current layout and in earlier ones (a migration
+        then writes them again in the current one)."""
 
     # -- snapshots -------------------------------------------------------------------------
     def write_snapshot(self, seq: int, ts: int, chunks: Iterable[bytes]) -> SnapshotInfo:

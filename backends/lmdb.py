@@ -1,7 +1,8 @@
 """The LMDB backend: sub-databases `log` (8-byte big-endian seq -> record), `meta`
 (name -> value), `snap` (seq + 4-byte chunk index -> chunk), `snaps` (seq -> SnapshotInfo),
-and the key index: `keys` (digest -> seq, sorted duplicates of one size, which LMDB packs
-eight bytes each) and `keyseqs` (seq -> its digests, to drop the entries with the record).
+and the key index: `keyseqs` (seq -> its digests, written with the record) and `keys` (4-byte
+epoch + digest -> seq, sorted duplicates of one size, which LMDB packs eight bytes each),
+written behind: it holds the entries up to the seq in meta `index_to` (backends.IndexTail).
 
 The environment is opened without LMDB's own syncing; `commit(sync=True)`
 flushes explicitly, so one environment serves `always`, `everysec` and `no`.
@@ -17,7 +18,8 @@ from contextlib import contextmanager
 
 import lmdb
 
-from backends import batches, complete_backup, directory_size, in_short_transactions
+from backends import (EPOCH_BITS, INDEX_CHUNK, IndexTail, batches, complete_backup, directory_size, epoch_seqs,
+                      in_short_transactions)
 from backends.base import DIGEST_BYTES, DiskUsage, LogUnavailable, SnapshotInfo
 
 SEQ_BYTES = 8
@@ -27,6 +29,8 @@ CHUNKS_PER_TXN = 16
 INDEX_PER_TXN = 10_000   # put_index runs offline (tools, migrations): a transaction rewrites each page it touches once
 SNAP_INFO = struct.Struct(">QQQQ")   # ts, size, chunks, created
 CHUNK_INDEX = struct.Struct(">I")
+EPOCH = struct.Struct(">I")
+INDEX_TO = b"index_to"      # meta: `keys` holds the key index entries up to this seq
 
 
 def seq_key(seq: int) -> bytes:
@@ -35,6 +39,10 @@ def seq_key(seq: int) -> bytes:
 
 def chunk_key(seq: int, n: int) -> bytes:
     return seq_key(seq) + CHUNK_INDEX.pack(n)
+
+
+def index_key(epoch: int, digest: bytes) -> bytes:
+    return EPOCH.pack(epoch) + digest
 
 
 class LmdbBackend:
@@ -56,6 +64,8 @@ class LmdbBackend:
             raise LogUnavailable(f"cannot open {path!r}: {exc}") from exc
         self._txn = None
         self._staged_last = 0
+        self._staged_index = []
+        self._tail = None   # IndexTail, read from `keyseqs` when first needed
         self._last = None   # cached once this process commits: it is then the log's writer
 
     @contextmanager
@@ -75,29 +85,62 @@ class LmdbBackend:
             with self._txn.cursor() as cur:
                 cur.putmulti([(seq_key(seq), record) for seq, record in batch], append=True)
             if index:
-                self._index(self._txn, index, append=True)
+                with self._txn.cursor(self.keyseqs) as cur:
+                    cur.putmulti([(seq_key(seq), found) for seq, found in index], append=True)
         except lmdb.Error as exc:
             self.abort()
             raise LogUnavailable(str(exc)) from exc
+        self._staged_index += index
         self._staged_last = batch[-1][0]
         return self._staged_last
 
     def commit(self, sync):
+        """The staged batch, and once the tail reaches INDEX_CHUNK entries, the tail put in
+        `keys`, in one transaction."""
         txn, self._txn = self._txn, None
         if txn is None:
             return
+        tail, staged = self._index_tail(), self._staged_index
+        self._staged_index = []
+        settle = len(tail) + len(staged) >= INDEX_CHUNK
         try:
+            if settle:
+                self._settle(txn, tail.entries + staged)
             txn.commit()
         except lmdb.Error as exc:
+            txn.abort()
             raise LogUnavailable(str(exc)) from exc
+        if settle:
+            tail.entries = []
+        else:
+            tail.entries += staged
         self._last = self._staged_last   # committed, even if the sync below fails
         if sync:
             self.sync()
 
     def abort(self):
+        self._staged_index = []
         if self._txn is not None:
             self._txn.abort()
             self._txn = None
+
+    def _index_tail(self) -> IndexTail:
+        if self._tail is None:
+            with self.env.begin() as txn:
+                self._tail = IndexTail(self._items(txn, self._index_to(txn) + 1))
+        return self._tail
+
+    def _settle(self, txn, entries):
+        """Put (seq, digests) entries that keyseqs holds in `keys`; `index_to` moves up to them."""
+        first = self._first_seq(txn)            # the snapshot builder may have dropped some
+        with txn.cursor(self.keys) as cur:      # in key order: each page is found once
+            cur.putmulti(sorted((index_key(seq >> EPOCH_BITS, found[i:i + DIGEST_BYTES]), seq_key(seq))
+                                for seq, found in entries if seq >= first
+                                for i in range(0, len(found), DIGEST_BYTES)))
+        txn.put(INDEX_TO, b"%d" % max(self._index_to(txn), *(seq for seq, _ in entries)), db=self.meta)
+
+    def _index_to(self, txn) -> int:
+        return int(txn.get(INDEX_TO, b"0", db=self.meta))
 
     def sync(self):
         try:
@@ -130,7 +173,11 @@ class LmdbBackend:
 
     @property
     def first_seq(self):
-        with self.env.begin(db=self.log) as txn, txn.cursor() as cur:
+        with self.env.begin(db=self.log) as txn:
+            return self._first_seq(txn)
+
+    def _first_seq(self, txn):
+        with txn.cursor(self.log) as cur:
             return int.from_bytes(cur.key(), "big") if cur.first() else 0
 
     @property
@@ -150,6 +197,9 @@ class LmdbBackend:
         start = seq_key(from_seq)
         deleted = self._delete_records(lmdb.Cursor.last, lambda key: key >= start)
         self._last = None
+        with self._write() as txn:      # the seqs come again: their entries are the tail's
+            if self._index_to(txn) >= from_seq:
+                txn.put(INDEX_TO, b"%d" % (from_seq - 1), db=self.meta)
         return deleted
 
     def _delete_records(self, position, wanted):
@@ -160,8 +210,9 @@ class LmdbBackend:
             with self._write() as txn, txn.cursor(self.log) as cur:
                 while n < RECORDS_PER_TXN and position(cur) and wanted(key := cur.key()):
                     if (found := txn.pop(key, db=self.keyseqs)) is not None:
+                        epoch = int.from_bytes(key, "big") >> EPOCH_BITS
                         for i in range(0, len(found), DIGEST_BYTES):
-                            txn.delete(found[i:i + DIGEST_BYTES], key, db=self.keys)
+                            txn.delete(index_key(epoch, found[i:i + DIGEST_BYTES]), key, db=self.keys)
                     cur.delete()
                     n += 1
             return n
@@ -169,6 +220,7 @@ class LmdbBackend:
         deleted = in_short_transactions(step, RECORDS_PER_TXN)
         if deleted:
             self.sync()
+            self._tail = None
         return deleted
 
     def put_records(self, records):
@@ -179,40 +231,64 @@ class LmdbBackend:
         self._last = None
 
     # -- the key index -----------------------------------------------------------------------
-    def _index(self, txn, index, append=False):
-        with txn.cursor(self.keyseqs) as cur:
-            cur.putmulti([(seq_key(seq), found) for seq, found in index], append=append)
-        with txn.cursor(self.keys) as cur:     # in key order: each page is found once
-            cur.putmulti(sorted((found[i:i + DIGEST_BYTES], seq_key(seq))
-                                for seq, found in index for i in range(0, len(found), DIGEST_BYTES)))
+    def drop_index(self):
+        with self._write() as txn:
+            txn.drop(self.keys, delete=False)
+            txn.drop(self.keyseqs, delete=False)
+            txn.delete(INDEX_TO, db=self.meta)
+        self.sync()
+        self._tail = None
 
     def key_seqs(self, digest, before, limit):
-        seqs = []
+        return self._index_tail().key_seqs(digest, before, limit, self._indexed_seqs)
+
+    def _indexed_seqs(self, digest, before, limit):
         with self.env.begin(db=self.keys) as txn, txn.cursor() as cur:
-            if cur.set_range_dup(digest, seq_key(before)):
-                found = cur.prev_dup()          # the first below `before`
-            else:
-                found = cur.set_key(digest) and cur.last_dup()   # all below it, or none there
-            while found and len(seqs) < limit:
-                seqs.append(int.from_bytes(cur.value(), "big"))
-                found = cur.prev_dup()
-        return seqs
+            def probe(epoch, before, limit):
+                seqs, key = [], index_key(epoch, digest)
+                if cur.set_range_dup(key, seq_key(before)):
+                    found = cur.prev_dup()          # the first below `before`
+                else:
+                    found = cur.set_key(key) and cur.last_dup()   # all below it, or none there
+                while found and len(seqs) < limit:
+                    seqs.append(int.from_bytes(cur.value(), "big"))
+                    found = cur.prev_dup()
+                return seqs
+
+            with txn.cursor(self.log) as log:
+                if not log.last():
+                    return []
+                last = int.from_bytes(log.key(), "big")
+                log.first()
+                first = int.from_bytes(log.key(), "big")
+            return epoch_seqs(probe, first, last, before, limit)
 
     def index_items(self, from_seq, to_seq):
-        with self.env.begin(db=self.keyseqs) as txn, txn.cursor() as cur:
+        with self.env.begin() as txn:
+            yield from self._items(txn, from_seq, to_seq)
+
+    def _items(self, txn, from_seq, to_seq=None):
+        with txn.cursor(self.keyseqs) as cur:
             if not cur.set_range(seq_key(from_seq)):
                 return
-            stop = seq_key(to_seq)
             for key, found in cur:
-                if key > stop:
+                seq = int.from_bytes(key, "big")
+                if to_seq is not None and seq > to_seq:
                     return
-                yield int.from_bytes(key, "big"), found
+                yield seq, found
 
     def put_index(self, entries):
+        """The tail first, so that `index_to` can move past what these add."""
+        with self._write() as txn:
+            if tail := list(self._items(txn, self._index_to(txn) + 1)):
+                self._settle(txn, tail)
         for batch in batches(entries, INDEX_PER_TXN):
             with self._write() as txn:
-                self._index(txn, batch)
+                with txn.cursor(self.keyseqs) as cur:
+                    cur.putmulti([(seq_key(seq), found) for seq, found in batch])
+                self._settle(txn, batch)
         self.sync()
+        self._tail = None
 
     # -- snapshots ---------------------------------------------------------------------------
     def write_snapshot(self, seq, ts, chunks):

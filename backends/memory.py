@@ -89,6 +89,9 @@ class MemoryBackend:
     def put_index(self, entries):
         self.index.update(entries)
 
+    def drop_index(self):
+        self.index.clear()
+
     # -- snapshots ---------------------------------------------------------------------------
     def write_snapshot(self, seq, ts, chunks):
         self.delete_snapshot(seq)

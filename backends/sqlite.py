@@ -1,6 +1,8 @@
 """The SQLite backend: one file, `<dir>/redwood.sqlite3`, in WAL mode, with the tables
 log(seq, record), meta(name, value), snapshots(seq, ts, size, chunks, created),
-snapshot_chunks(seq, n, data) and the key index keyidx(digest, seq), indexed both ways.
+snapshot_chunks(seq, n, data) and the key index: keyseqs(seq, digests), written with the
+record, and keyindex(epoch, digest, seq), written behind: it holds the entries up to the seq
+in meta `index_to` (backends.IndexTail).
 
 Other processes may open the same file (WAL lets them read while the server writes):
 the snapshot builder writes chunks and drops the log's head in short transactions,
@@ -9,14 +11,14 @@ Reads fetch in batches of fresh statements, so no read transaction stays open be
 them: the server's next BEGIN IMMEDIATE never meets a snapshot of its own that another
 process's commit made stale.
 """
-import itertools
 import os
 import sqlite3
 import threading
 import time
 from contextlib import contextmanager
 
-from backends import batches, complete_backup, directory_size, in_short_transactions
+from backends import (EPOCH_BITS, INDEX_CHUNK, IndexTail, batches, complete_backup, directory_size, epoch_seqs,
+                      in_short_transactions)
 from backends.base import DIGEST_BYTES, DiskUsage, LogUnavailable, SnapshotInfo
 
 FILE = "redwood.sqlite3"
@@ -35,11 +37,12 @@ SCHEMA = (
     ("CREATE TABLE snapshot_chunks (seq INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,"
      " PRIMARY KEY (seq, n)) WITHOUT ROWID"),
 )
+INSERT_INDEX = "INSERT OR REPLACE INTO keyindex (epoch, digest, seq) VALUES (?, ?, ?)"
 # Added since version 1, created on open; older versions never look at them.
 ADDED = (
-    ("CREATE TABLE IF NOT EXISTS keyidx (digest INTEGER NOT NULL, seq INTEGER NOT NULL,"
-     " PRIMARY KEY (digest, seq)) WITHOUT ROWID"),
-    "CREATE INDEX IF NOT EXISTS keyidx_seq ON keyidx (seq)",
+    "CREATE TABLE IF NOT EXISTS keyseqs (seq INTEGER PRIMARY KEY, digests BLOB NOT NULL)",
+    ("CREATE TABLE IF NOT EXISTS keyindex (epoch INTEGER NOT NULL, digest INTEGER NOT NULL,"
+     " seq INTEGER NOT NULL, PRIMARY KEY (epoch, digest, seq)) WITHOUT ROWID"),
 )
 
 
@@ -66,7 +69,8 @@ class SqliteBackend:
         except sqlite3.Error as exc:
             raise LogUnavailable(f"cannot open {self.file!r}: {exc}") from exc
         self._staged: list[tuple[int, bytes]] = []
-        self._staged_index: list[tuple[int, int]] = []
+        self._staged_index: list[tuple[int, bytes]] = []
+        self._tail = None   # IndexTail, read from keyseqs when first needed
         self._last = None   # cached once this process commits: it is then the log's writer
 
     def _create_schema(self):
@@ -107,7 +111,7 @@ class SqliteBackend:
         """Staged in memory: the transaction is the commit, so it holds the write lock only
         that long."""
         self._staged.extend(batch)
-        self._staged_index += _index_rows(index)
+        self._staged_index += index
         return batch[-1][0]
 
     def commit(self, sync):
@@ -119,9 +123,17 @@ class SqliteBackend:
         self.abort()
         if not batch:
             return
+        tail = self._index_tail()
+        settle = len(tail) + len(index) >= INDEX_CHUNK
         with self._write() as db:
             db.executemany("INSERT INTO log (seq, record) VALUES (?, ?)", batch)
-            db.executemany("INSERT INTO keyidx (digest, seq) VALUES (?, ?)", index)
+            db.executemany("INSERT INTO keyseqs (seq, digests) VALUES (?, ?)", index)
+            if settle:
+                self._settle(db, tail.entries + index)
+        if settle:
+            tail.entries = []
+        else:
+            tail.entries += index
         self._last = batch[-1][0]
         if sync:
             self.sync()
@@ -181,6 +193,9 @@ class SqliteBackend:
     def delete_records(self, from_seq):
         deleted = self._delete_records("seq >= ?", from_seq)
         self._last = None
+        with self._write() as db:       # the seqs come again: their entries are the tail's
+            if self._index_to(db) >= from_seq:
+                db.execute("UPDATE meta SET value = ? WHERE name = 'index_to'", (b"%d" % (from_seq - 1),))
         return deleted
 
     def _delete_records(self, where, seq):
@@ -190,13 +205,18 @@ class SqliteBackend:
                                   (seq, RECORDS_PER_TXN)).fetchall()
                 if seqs:
                     low, high = seqs[0][0], seqs[-1][0]
-                    db.execute("DELETE FROM keyidx WHERE seq BETWEEN ? AND ?", (low, high))
+                    found = db.execute("SELECT seq, digests FROM keyseqs WHERE seq BETWEEN ? AND ?",
+                                       (low, high)).fetchall()
+                    db.executemany("DELETE FROM keyindex WHERE epoch = ? AND digest = ? AND seq = ?",
+                                   _index_rows(found))
+                    db.execute("DELETE FROM keyseqs WHERE seq BETWEEN ? AND ?", (low, high))
                     db.execute("DELETE FROM log WHERE seq BETWEEN ? AND ?", (low, high))
                 return len(seqs)
 
         deleted = in_short_transactions(step, RECORDS_PER_TXN)
         if deleted:
             self.sync()
+            self._tail = None
         return deleted
 
     def put_records(self, records):
@@ -207,22 +227,66 @@ class SqliteBackend:
         self._last = None
 
     # -- the key index -----------------------------------------------------------------------
+    def _index_tail(self) -> IndexTail:
+        if self._tail is None:
+            with self._lock:
+                self._tail = IndexTail(self._unsettled(self.db))
+        return self._tail
+
+    def _unsettled(self, db) -> list:
+        return db.execute("SELECT seq, digests FROM keyseqs WHERE seq > ? ORDER BY seq",
+                          (self._index_to(db),)).fetchall()
+
+    @staticmethod
+    def _index_to(db) -> int:
+        row = db.execute("SELECT value FROM meta WHERE name = 'index_to'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _settle(self, db, entries):
+        """Put (seq, digests) entries that keyseqs holds in keyindex; `index_to` moves up to them."""
+        first = db.execute("SELECT min(seq) FROM log").fetchone()[0]   # the snapshot builder may have dropped some
+        db.executemany(INSERT_INDEX, _index_rows([(seq, found) for seq, found in entries if seq >= first]))
+        db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('index_to', ?)",
+                   (b"%d" % max(self._index_to(db), *(seq for seq, _ in entries)),))
+
+    def drop_index(self):
+        with self._write() as db:
+            db.execute("DROP TABLE IF EXISTS keyidx")   # format 3's (digest, seq)
+            db.execute("DELETE FROM keyindex")
+            db.execute("DELETE FROM keyseqs")
+            db.execute("DELETE FROM meta WHERE name = 'index_to'")
+        self.sync()
+        self._tail = None
+
     def key_seqs(self, digest, before, limit):
-        return [seq for (seq,) in self._query(
-            "SELECT seq FROM keyidx WHERE digest = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-            (_signed(digest), before, limit))]
+        return self._index_tail().key_seqs(digest, before, limit, self._indexed_seqs)
+
+    def _indexed_seqs(self, digest, before, limit):
+        def probe(epoch, before, limit):
+            return [seq for (seq,) in self.db.execute(
+                "SELECT seq FROM keyindex WHERE epoch = ? AND digest = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+                (epoch, signed, before, limit))]
+
+        signed = _signed(digest)
+        with self._lock:
+            first, last = self.db.execute("SELECT min(seq), max(seq) FROM log").fetchone()
+            return epoch_seqs(probe, first, last, before, limit) if last is not None else []
 
     def index_items(self, from_seq, to_seq):
-        rows = self._query("SELECT seq, digest FROM keyidx WHERE seq BETWEEN ? AND ? ORDER BY seq, digest",
+        return self._query("SELECT seq, digests FROM keyseqs WHERE seq BETWEEN ? AND ? ORDER BY seq",
                            (from_seq, to_seq))
-        for seq, group in itertools.groupby(rows, key=lambda row: row[0]):
-            yield seq, b"".join(digest.to_bytes(DIGEST_BYTES, "big", signed=True) for _, digest in group)
 
     def put_index(self, entries):
+        """The tail first, so that `index_to` can move past what these add."""
+        with self._write() as db:
+            if tail := self._unsettled(db):
+                self._settle(db, tail)
         for batch in batches(entries, RECORDS_PER_TXN):
             with self._write() as db:
-                db.executemany("INSERT OR REPLACE INTO keyidx (digest, seq) VALUES (?, ?)", _index_rows(batch))
+                db.executemany("INSERT OR REPLACE INTO keyseqs (seq, digests) VALUES (?, ?)", batch)
+                self._settle(db, batch)
         self.sync()
+        self._tail = None
 
     # -- snapshots ---------------------------------------------------------------------------
     def write_snapshot(self, seq, ts, chunks):
@@ -318,6 +382,7 @@ def _signed(digest: bytes) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def _index_rows(index) -> list[tuple[int, int]]:
-    return [(_signed(found[i:i + DIGEST_BYTES]), seq)
-            for seq, found in index for i in range(0, len(found), DIGEST_BYTES)]
+def _index_rows(index) -> list[tuple[int, int, int]]:
+    """keyindex rows (epoch, digest, seq) of (seq, digests) entries, in its order."""
+    return sorted((seq >> EPOCH_BITS, _signed(found[i:i + DIGEST_BYTES]), seq)
+                  for seq, found in index for i in range(0, len(found), DIGEST_BYTES))

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from backends import detect_backend, open_backend
+from backends import EPOCH_BITS, INDEX_CHUNK, detect_backend, open_backend
 from backends.base import LogUnavailable
 from backends.sqlite import FILE, SCHEMA_VERSION
 from engine import events, keyindex
@@ -175,6 +175,41 @@ def test_index_items_in_seq_order(backend):
     assert [(seq, set(keyindex.split(found))) for seq, found in backend.index_items(2, 5)] == \
         [(2, {B}), (3, {A, C}), (5, {A})]
     assert list(backend.index_items(4, 4)) == [] and list(backend.index_items(6, 9)) == []
+
+
+@pytest.mark.parametrize("kind", DURABLE)
+def test_the_index_written_behind_reads_the_same_across_its_tail_epochs_and_reopen(kind, tmp_path):
+    """Entries move from the tail into the by-digest index INDEX_CHUNK at a time; a read spans
+    both and the index's epochs, the tail is read back on open, and deletes reach both."""
+    path = str(tmp_path / "data")
+    first = (1 << EPOCH_BITS) - INDEX_CHUNK - 1000      # the log crosses into a second epoch
+    last = first + INDEX_CHUNK * 2 + 700                # two moves, then a tail of 700
+    b = open_backend(kind, path)
+    for start in range(first, last + 1, 300):
+        indexed(b, start, min(start + 299, last), lambda seq: A + B if seq % 3 == 0 else A if seq % 3 == 1 else C)
+    assert 0 < len(b._index_tail()) < INDEX_CHUNK
+    a_seqs = [seq for seq in range(last, first - 1, -1) if seq % 3 != 2]
+    tail_start = b._index_tail().entries[0][0]
+    assert b.key_seqs(A, last + 1, 1000) == a_seqs[:1000]       # the tail, then the index
+    assert b.key_seqs(A, 1 << 62, len(a_seqs) + 1) == a_seqs     # both epochs
+    assert b.key_seqs(B, tail_start + 5, 10) == [seq for seq in range(tail_start + 4, first, -1) if seq % 3 == 0][:10]
+    assert b.key_seqs(C, first + 100, 100) == [seq for seq in range(first + 99, first - 1, -1) if seq % 3 == 2]
+    items = list(b.index_items(tail_start - 3, tail_start + 3))
+    assert [seq for seq, _ in items] == list(range(tail_start - 3, tail_start + 4))
+    b.close()
+    b = open_backend(kind, path)
+    assert b.key_seqs(A, last + 1, last) == a_seqs
+    cut = tail_start - 5                                            # into what the index holds
+    assert b.delete_records(cut) == last - cut + 1 and b.truncate_before(first + 50) == 50
+    assert b.key_seqs(A, last + 1, last) == [seq for seq in a_seqs if first + 50 <= seq < cut]
+    indexed(b, cut, cut + 5, lambda seq: B)                         # seqs that were indexed come again
+    b.close()
+    b = open_backend(kind, path)
+    assert b.key_seqs(B, cut + 6, 3) == [cut + 5, cut + 4, cut + 3]
+    indexed(b, cut + 6, cut + INDEX_CHUNK, lambda seq: B)           # the tail moves again
+    assert len(b._index_tail()) == 0
+    assert b.key_seqs(B, cut + 1, 3) == [cut] + [seq for seq in range(cut - 1, first, -1) if seq % 3 == 0][:2]
+    b.close()
 
 
 def test_memory_backend_failure_discards_batch():

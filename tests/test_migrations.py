@@ -107,6 +107,37 @@ def test_step_0003_indexes_the_log_a_store_holds(v1_dir):
     backend.close()
 
 
+@pytest.mark.parametrize("kind", ["lmdb", "sqlite"])
+def test_step_0004_writes_the_index_again_by_epoch(v1_dir, kind, tmp_path):
+    """A format 3 store's index (one tree by digest) is dropped and written by epoch."""
+    from engine import keyindex
+    path = v1_dir if kind == "lmdb" else str(tmp_path / "sqlite")
+    backend = open_backend(kind, path)
+    if kind == "sqlite":
+        backend.put_records(read_raw(v1_dir)[0].items())
+    old = [(keyindex.digest(key), seq) for seq, key in enumerate(KEYS, 1)]
+    if kind == "lmdb":                          # format 3's layout: digest -> seq, and seq -> digests
+        with backend.env.begin(write=True) as txn:
+            for digest, seq in old:
+                txn.put(digest, seq.to_bytes(8, "big"), db=backend.keys)
+                txn.put(seq.to_bytes(8, "big"), digest, db=backend.keyseqs)
+    else:
+        backend.db.execute("CREATE TABLE keyidx (digest INTEGER NOT NULL, seq INTEGER NOT NULL,"
+                           " PRIMARY KEY (digest, seq)) WITHOUT ROWID")
+        backend.db.executemany("INSERT INTO keyidx VALUES (?, ?)",
+                               [(int.from_bytes(d, "big", signed=True), seq) for d, seq in old])
+    migrations.STEPS[3].upgrade(backend, lambda fraction: None)
+    assert backend.get_meta("format_version") == b"4"
+    for seq, key in enumerate(KEYS, 1):
+        assert backend.key_seqs(keyindex.digest(key), 1 << 62, 100) == [seq]
+    if kind == "lmdb":
+        with backend.env.begin(db=backend.keys) as txn:
+            assert all(len(key) == 12 for key in txn.cursor().iternext(values=False))
+    else:
+        assert backend.db.execute("SELECT name FROM sqlite_master WHERE name = 'keyidx'").fetchall() == []
+    backend.close()
+
+
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 def test_a_new_store_records_this_codes_formats(tmp_path, kind):
     from engine import snapshot
