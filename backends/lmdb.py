@@ -127,7 +127,7 @@ class LmdbBackend:
     def _index_tail(self) -> IndexTail:
         if self._tail is None:
             with self.env.begin() as txn:
-                self._tail = IndexTail(self._items(txn, self._index_to(txn) + 1))
+                self._tail = IndexTail(self._items(txn, self.keyseqs, self._index_to(txn) + 1))
         return self._tail
 
     def _settle(self, txn, entries):
@@ -149,14 +149,8 @@ class LmdbBackend:
             raise LogUnavailable(str(exc)) from exc
 
     def read(self, from_seq, to_seq=None):
-        with self.env.begin(db=self.log, buffers=False) as txn, txn.cursor() as cur:
-            if not cur.set_range(seq_key(from_seq)):
-                return
-            for key, record in cur:
-                seq = int.from_bytes(key, "big")
-                if to_seq is not None and seq > to_seq:
-                    return
-                yield seq, record
+        with self.env.begin(buffers=False) as txn:
+            yield from self._items(txn, self.log, from_seq, to_seq)
 
     def scan(self, from_seq, to_seq=None):
         with self.env.begin(db=self.log, buffers=True) as txn, txn.cursor() as cur:
@@ -184,7 +178,11 @@ class LmdbBackend:
     def last_seq(self):
         if self._last is not None:
             return self._last
-        with self.env.begin(db=self.log) as txn, txn.cursor() as cur:
+        with self.env.begin(db=self.log) as txn:
+            return self._last_seq(txn)
+
+    def _last_seq(self, txn):
+        with txn.cursor(self.log) as cur:
             return int.from_bytes(cur.key(), "big") if cur.last() else 0
 
     def truncate_before(self, seq):
@@ -255,32 +253,28 @@ class LmdbBackend:
                     found = cur.prev_dup()
                 return seqs
 
-            with txn.cursor(self.log) as log:
-                if not log.last():
-                    return []
-                last = int.from_bytes(log.key(), "big")
-                log.first()
-                first = int.from_bytes(log.key(), "big")
-            return epoch_seqs(probe, first, last, before, limit)
+            return epoch_seqs(probe, self._first_seq(txn), self._last_seq(txn), before, limit)
 
     def index_items(self, from_seq, to_seq):
         with self.env.begin() as txn:
-            yield from self._items(txn, from_seq, to_seq)
+            yield from self._items(txn, self.keyseqs, from_seq, to_seq)
 
-    def _items(self, txn, from_seq, to_seq=None):
-        with txn.cursor(self.keyseqs) as cur:
+    @staticmethod
+    def _items(txn, db, from_seq, to_seq=None):
+        """(seq, value) of a sub-database keyed by seq (the log, keyseqs), from from_seq on."""
+        with txn.cursor(db) as cur:
             if not cur.set_range(seq_key(from_seq)):
                 return
-            for key, found in cur:
+            for key, value in cur:
                 seq = int.from_bytes(key, "big")
                 if to_seq is not None and seq > to_seq:
                     return
-                yield seq, found
+                yield seq, value
 
     def put_index(self, entries):
         """The tail first, so that `index_to` can move past what these add."""
         with self._write() as txn:
-            if tail := list(self._items(txn, self._index_to(txn) + 1)):
+            if tail := list(self._items(txn, self.keyseqs, self._index_to(txn) + 1)):
                 self._settle(txn, tail)
         for batch in batches(entries, INDEX_PER_TXN):
             with self._write() as txn:
