@@ -195,6 +195,8 @@ class LmdbBackend:
         start = seq_key(from_seq)
         deleted = self._delete_records(lmdb.Cursor.last, lambda key: key >= start)
         self._last = None
+        if not deleted:
+            return 0
         with self._write() as txn:      # the seqs come again: their entries are the tail's
             if self._index_to(txn) >= from_seq:
                 txn.put(INDEX_TO, b"%d" % (from_seq - 1), db=self.meta)

@@ -193,6 +193,8 @@ class SqliteBackend:
     def delete_records(self, from_seq):
         deleted = self._delete_records("seq >= ?", from_seq)
         self._last = None
+        if not deleted:
+            return 0
         with self._write() as db:       # the seqs come again: their entries are the tail's
             if self._index_to(db) >= from_seq:
                 db.execute("UPDATE meta SET value = ? WHERE name = 'index_to'", (b"%d" % (from_seq - 1),))
